@@ -1,0 +1,1 @@
+"""Booknetic SMS Campaigns: the domain core (no Dagster, no Streamlit) and its Dagster code location."""

@@ -1,0 +1,5 @@
+"""The DuckDB warehouse: raw Booknetic tables, the cleaned layer, per-customer facts and segment tables."""
+
+from orchestration.warehouse.store import Warehouse, WarehouseMissing
+
+__all__ = ["Warehouse", "WarehouseMissing"]

@@ -1,0 +1,21 @@
+"""Shared fixtures: each test gets its own home folder; servers are started by the fixtures that need them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from orchestration.config import Home
+
+pytest_plugins = ["tests.fixtures.servers"]
+
+for _var in ("TWILIO_EDGE", "TWILIO_REGION"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Home:
+    """A fresh home folder, also exported as BKNTC_SMS_HOME for CLI calls and subprocesses."""
+    monkeypatch.setenv("BKNTC_SMS_HOME", str(tmp_path / "home"))
+    return Home.resolve(tmp_path / "home").ensure()
