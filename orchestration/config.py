@@ -18,11 +18,11 @@ class Home:
     root: Path
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike[str] | None = None) -> "Home":
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> Home:
         chosen = home or os.environ.get(HOME_ENV) or DEFAULT_HOME
         return cls(Path(chosen).expanduser().resolve())
 
-    def ensure(self) -> "Home":
+    def ensure(self) -> Home:
         for folder in (self.root, self.dagster_home, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
         return self
