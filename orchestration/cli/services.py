@@ -165,7 +165,8 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
         supervisor.start("dagster-daemon", [_venv_tool("dagster-daemon"), "run", "-w", str(WORKSPACE)], env,
                          home.logs / "dagster-daemon.log")
         supervisor.start("dagster-webserver",
-                         [_venv_tool("dagster-webserver"), "-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(dagster_port)],
+                         [_venv_tool("dagster-webserver"), "-w", str(WORKSPACE),
+                          "-h", "127.0.0.1", "-p", str(dagster_port)],
                          env, home.logs / "dagster-webserver.log")
         supervisor.start("console", _console_argv(console_port), env, home.logs / "console.log")
         _wait_for_http(f"http://127.0.0.1:{console_port}/_stcore/health", timeout=60)
