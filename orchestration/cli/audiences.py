@@ -1,1 +1,91 @@
-"""CLI commands: audiences."""
+"""CLI commands: audiences (`bkntc-sms preview`)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.audiences import SEGMENTS, AudienceQuery, Preview, parse_as_of, preview
+from orchestration.cli import home_of, main
+from orchestration.ledger import Ledger
+from orchestration.warehouse import Warehouse
+
+_SAMPLE_COLUMNS = ("customer_id", "phone_e164", "first_name", "last_name", "full_name", "email")
+_ANCHOR_COLUMNS = ("anchor_appointment_id", "anchor_starts_at", "anchor_status", "service_name", "staff_name",
+                   "location_name")  # fmt: skip
+
+
+@main.command("preview")
+@click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
+@click.option("--segment", required=True, help=f"One of: {', '.join(SEGMENTS)}.")
+@click.option("--days", type=int, default=None, help="Window in days (segments that take one).")
+@click.option("--min", "min_count", type=int, default=None, help="Minimum appointments (repeat).")
+@click.option("--service", "service_ids", type=int, multiple=True, help="Only appointments of this service id.")
+@click.option("--location", "location_ids", type=int, multiple=True, help="Only appointments at this location id.")
+@click.option("--status", "statuses", multiple=True, help="Only appointments with this status slug.")
+@click.option("--min-appointments", type=int, default=None, help="At least N appointments in the filtered set.")
+@click.option("--exclude-suppressed", is_flag=True, help="Subtract the tenant's suppression list.")
+@click.option("--sample", type=click.IntRange(min=0), default=20, show_default=True, help="Recipients to show.")
+@click.option("--as-of", default="", help="ISO-8601 instant the windows are relative to (default: now, UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def preview_command(
+    ctx: click.Context, tenant_id: int, segment: str, days: int | None, min_count: int | None,
+    service_ids: tuple[int, ...], location_ids: tuple[int, ...], statuses: tuple[str, ...],
+    min_appointments: int | None, exclude_suppressed: bool, sample: int, as_of: str, as_json: bool,
+) -> None:  # fmt: skip
+    """Count an audience's recipients and exclusions, and show the first recipients by customer id."""
+    home = home_of(ctx)
+    query = AudienceQuery(
+        tenant_id=tenant_id, segment=segment, days=days, min=min_count, service_ids=service_ids,
+        location_ids=location_ids, statuses=statuses, min_appointments=min_appointments,
+        exclude_suppressed=exclude_suppressed, as_of=parse_as_of(as_of),
+    )  # fmt: skip
+    ledger = Ledger(home.ledger) if exclude_suppressed else None
+    result = preview(Warehouse(home.warehouse), ledger, query, sample=sample)
+    if as_json:
+        click.echo(json.dumps(preview_document(result)))
+    else:
+        _print_table(result)
+
+
+def preview_document(result: Preview) -> dict:
+    """The preview as one JSON-ready object."""
+    records = json.loads(result.sample.to_json(orient="records", date_format="iso"))
+    sample = [
+        {"customer_id": r["customer_id"], "phone": r["phone_e164"], "first_name": r["first_name"],
+         "last_name": r["last_name"], **{k: v for k, v in r.items() if k not in ("customer_id", "phone_e164",
+                                                                              "first_name", "last_name")}}
+        for r in records
+    ]  # fmt: skip
+    return {
+        "tenant": result.tenant_id,
+        "segment": result.segment,
+        "params": result.params,
+        "as_of": result.as_of.isoformat().replace("+00:00", "Z"),
+        "count": result.count,
+        "excluded": result.excluded,
+        "sample": sample,
+    }
+
+
+def _print_table(result: Preview) -> None:
+    console = Console()
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items() if v not in (None, [], False))
+    console.print(
+        f"[bold]{result.segment}[/bold] (tenant {result.tenant_id}, as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC"
+        f"{', ' + params if params else ''})"
+    )
+    excluded = ", ".join(f"{reason} {n}" for reason, n in result.excluded.items())
+    console.print(f"[bold]{result.count}[/bold] recipients; excluded: {excluded}")
+    anchored = SEGMENTS[result.segment].appointment_based
+    columns = _SAMPLE_COLUMNS + (_ANCHOR_COLUMNS if anchored else ())
+    table = Table()
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("customer_id", "phone_e164"))
+    for row in result.sample[list(columns)].itertuples(index=False):
+        table.add_row(*("" if value is None or value != value else str(value) for value in row))
+    console.print(table)

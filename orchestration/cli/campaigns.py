@@ -1,1 +1,273 @@
-"""CLI commands: campaigns."""
+"""CLI commands: campaigns (create, launch, pause, resume, cancel, run, status, list), test and manual sends,
+and the delivery-log export."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from orchestration.audiences import SEGMENTS, AudienceQuery, parse_as_of
+from orchestration.cli import home_of, main
+from orchestration.config import Home
+from orchestration.errors import UserError
+from orchestration.ledger import Ledger
+from orchestration.sender import (
+    Campaign,
+    CampaignSettings,
+    RunSummary,
+    cancel,
+    create_campaign,
+    export_csv,
+    get_campaign,
+    launch,
+    list_campaigns,
+    pause,
+    read_people_csv,
+    resume,
+    run_campaign,
+    send_manual,
+    send_test,
+    status,
+)
+from orchestration.warehouse import Warehouse
+
+_tenant = click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
+_json = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def _campaign_line(campaign: Campaign) -> str:
+    reason = f" ({campaign.pause_reason})" if campaign.pause_reason else ""
+    return f"Campaign {campaign.campaign_id} '{campaign.name}': {campaign.state}{reason}"
+
+
+def _echo_campaign(campaign: Campaign, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(_public(campaign)))
+    else:
+        click.echo(_campaign_line(campaign))
+
+
+def _public(campaign: Campaign) -> dict:
+    return {k: v for k, v in campaign.as_dict().items() if k not in ("runner_host", "runner_pid", "runner_id")}
+
+
+@main.group("campaign")
+def campaign_group() -> None:
+    """Create, launch, run and watch SMS campaigns."""
+
+
+@campaign_group.command("create")
+@_tenant
+@click.option("--name", required=True, help="A name people will recognise.")
+@click.option("--segment", required=True, help=f"One of: {', '.join(SEGMENTS)}.")
+@click.option("--days", type=int, default=None, help="Window in days (segments that take one).")
+@click.option("--min", "min_count", type=int, default=None, help="Minimum appointments (repeat).")
+@click.option("--service", "service_ids", type=int, multiple=True, help="Only appointments of this service id.")
+@click.option("--location", "location_ids", type=int, multiple=True, help="Only appointments at this location id.")
+@click.option("--status", "statuses", multiple=True, help="Only appointments with this status slug.")
+@click.option("--min-appointments", type=int, default=None, help="At least N appointments in the filtered set.")
+@click.option("--exclude-suppressed", is_flag=True, help="Subtract the suppression list from the counts.")
+@click.option("--as-of", default="", help="ISO-8601 instant the windows are relative to (default: launch time).")
+@click.option("--template", required=True, help="The message, with Booknetic shortcodes such as {customer_name}.")
+@click.option("--max-attempts", type=int, default=None, help="Tries per recipient (default: tenant setting, 3).")
+@click.option("--retry-base-seconds", type=float, default=None, help="First retry delay, doubled each time.")
+@click.option("--rate", type=float, default=None, help="Messages per second (default: tenant setting; 0 = none).")
+@_json
+@click.pass_context
+def create_command(
+    ctx: click.Context, tenant_id: int, name: str, segment: str, days: int | None, min_count: int | None,
+    service_ids: tuple[int, ...], location_ids: tuple[int, ...], statuses: tuple[str, ...],
+    min_appointments: int | None, exclude_suppressed: bool, as_of: str, template: str, max_attempts: int | None,
+    retry_base_seconds: float | None, rate: float | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Create a draft campaign for a segment (launch it to freeze its recipients)."""
+    query = AudienceQuery(
+        tenant_id=tenant_id, segment=segment, days=days, min=min_count, service_ids=service_ids,
+        location_ids=location_ids, statuses=statuses, min_appointments=min_appointments,
+        exclude_suppressed=exclude_suppressed, as_of=parse_as_of(as_of),
+    )  # fmt: skip
+    settings = CampaignSettings(max_attempts=max_attempts, retry_base_seconds=retry_base_seconds, rate_limit_per_s=rate)
+    ledger = Ledger(home_of(ctx).ledger)
+    _echo_campaign(create_campaign(ledger, tenant_id, name, template, query, settings), as_json)
+
+
+@campaign_group.command("launch")
+@click.argument("campaign_id", type=int)
+@_tenant
+@_json
+@click.pass_context
+def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
+    """Freeze the audience with rendered messages and queue the campaign for sending."""
+    home = home_of(ctx)
+    campaign = launch(Ledger(home.ledger), Warehouse(home.warehouse), tenant_id, campaign_id)
+    if not as_json:
+        click.echo(f"Campaign {campaign_id}: {campaign.recipient_count} recipients frozen; queued for sending.")
+        return
+    _echo_campaign(campaign, as_json)
+
+
+def _lifecycle_command(name: str, action, help_text: str) -> None:
+    @campaign_group.command(name, help=help_text)
+    @click.argument("campaign_id", type=int)
+    @_tenant
+    @_json
+    @click.pass_context
+    def command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
+        _echo_campaign(action(Ledger(home_of(ctx).ledger), tenant_id, campaign_id), as_json)
+
+
+_lifecycle_command("pause", pause, "Stop sending after the chunk in flight (resume picks up where it stopped).")
+_lifecycle_command("resume", resume, "Re-queue a paused campaign.")
+_lifecycle_command("cancel", cancel, "Stop a campaign for good; its unsent recipients are skipped.")
+
+
+@campaign_group.command("run")
+@click.argument("campaign_id", type=int)
+@_tenant
+@_json
+@click.pass_context
+def run_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
+    """Work the campaign in the foreground until it completes, pauses or is cancelled (waits out retries)."""
+    home = home_of(ctx)
+    summary = _run_with_progress(home, tenant_id, campaign_id, show=not as_json)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+    else:
+        click.echo(_summary_line(summary))
+    if summary.stopped == "busy":
+        raise UserError(f"Campaign {campaign_id} is being sent by another run right now.")
+
+
+def _run_with_progress(home: Home, tenant_id: int, campaign_id: int, show: bool) -> RunSummary:
+    ledger = Ledger(home.ledger)
+    before = status(ledger, tenant_id, campaign_id)
+    total = before.campaign.recipient_count
+    done_before = total - before.counts["pending"] - before.counts["sending"]
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=not show, transient=False) as bar:
+        task = bar.add_task(f"campaign {campaign_id}", total=total, completed=done_before)
+
+        def advance(summary: RunSummary) -> None:
+            bar.update(task, completed=done_before + summary.sent + summary.failed + summary.skipped)
+
+        return run_campaign(home, tenant_id, campaign_id, on_chunk=advance)
+
+
+def _summary_line(summary: RunSummary) -> str:
+    codes = ", ".join(f"{code}x{n}" for code, n in summary.error_codes.items()) or "none"
+    reason = f" ({summary.pause_reason})" if summary.pause_reason else ""
+    return (
+        f"Campaign {summary.campaign_id} {summary.stopped}{reason}: sent {summary.sent}, failed {summary.failed}, "
+        f"skipped {summary.skipped}, retried {summary.retried}, recovered {summary.recovered}; "
+        f"error codes: {codes}; {summary.throughput:.1f} msg/s"
+    )
+
+
+@campaign_group.command("status")
+@click.argument("campaign_id", type=int)
+@_tenant
+@_json
+@click.pass_context
+def status_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
+    """Counts by recipient state, attempts and error codes."""
+    current = status(Ledger(home_of(ctx).ledger), tenant_id, campaign_id)
+    if as_json:
+        click.echo(json.dumps(current.as_dict()))
+        return
+    click.echo(_campaign_line(current.campaign))
+    click.echo("  " + ", ".join(f"{state} {n}" for state, n in current.counts.items()))
+    if current.skipped_by_reason:
+        click.echo("  skipped: " + ", ".join(f"{r} {n}" for r, n in current.skipped_by_reason.items()))
+    click.echo(f"  attempts {current.attempts}, retries {current.retries}, segments sent {current.segments_sent}")
+    if current.error_codes:
+        click.echo("  error codes: " + ", ".join(f"{c} x{n}" for c, n in current.error_codes.items()))
+
+
+@campaign_group.command("list")
+@_tenant
+@_json
+@click.pass_context
+def list_command(ctx: click.Context, tenant_id: int, as_json: bool) -> None:
+    """The tenant's campaigns, newest first."""
+    campaigns = list_campaigns(Ledger(home_of(ctx).ledger), tenant_id)
+    if as_json:
+        click.echo(json.dumps([_public(c) for c in campaigns]))
+        return
+    table = Table()
+    for column in ("id", "name", "kind", "state", "recipients", "created"):
+        table.add_column(column)
+    for c in campaigns:
+        table.add_row(str(c.campaign_id), c.name, c.kind, c.state, str(c.recipient_count), c.created_at)
+    Console().print(table)
+
+
+@main.command("send-test")
+@_tenant
+@click.option("--to", "to", required=True, help="The phone number to send the test to.")
+@click.option("--template", required=True, help="The message; shortcodes are filled from a sample recipient.")
+@_json
+@click.pass_context
+def send_test_command(ctx: click.Context, tenant_id: int, to: str, template: str, as_json: bool) -> None:
+    """Send one test message now (logged like any campaign, suppression list respected)."""
+    home = home_of(ctx)
+    ledger = Ledger(home.ledger)
+    campaign = send_test(ledger, Warehouse(home.warehouse), tenant_id, to, template)
+    summary = run_campaign(home, tenant_id, campaign.campaign_id, max_wait_s=0)
+    _report_send(summary, as_json)
+
+
+@main.command("send-manual")
+@_tenant
+@click.option("--to", "numbers", multiple=True, help="A phone number (repeat the option for more).")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), default=None,
+              help="A CSV file with a phone column and, optionally, a name column.")  # fmt: skip
+@click.option("--template", required=True, help="The message; {customer_name} etc. come from the names given.")
+@click.option("--name", default="Manual send", show_default=True, help="The campaign's name.")
+@click.option("--queue-only", is_flag=True, help="Queue it for the background sender instead of sending now.")
+@_json
+@click.pass_context
+def send_manual_command(
+    ctx: click.Context, tenant_id: int, numbers: tuple[str, ...], csv_file: str | None, template: str, name: str,
+    queue_only: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Send one message to a typed list or a CSV of numbers (no segment)."""
+    if bool(numbers) == bool(csv_file):
+        raise UserError("Give the numbers with --to (repeatable) or --csv FILE, not both.")
+    people = [(n, "") for n in numbers] if numbers else read_people_csv(csv_file)
+    home = home_of(ctx)
+    campaign = send_manual(Ledger(home.ledger), tenant_id, people, template, name, warehouse=Warehouse(home.warehouse))
+    if queue_only:
+        _echo_campaign(campaign, as_json)
+        return
+    _report_send(_run_with_progress(home, tenant_id, campaign.campaign_id, show=not as_json), as_json)
+
+
+def _report_send(summary: RunSummary, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+    else:
+        click.echo(_summary_line(summary))
+
+
+@main.group("logs")
+def logs_group() -> None:
+    """Per-recipient delivery logs."""
+
+
+@logs_group.command("export")
+@click.argument("campaign_id", type=int)
+@_tenant
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The CSV file to write.")
+@click.pass_context
+def export_command(ctx: click.Context, campaign_id: int, tenant_id: int, out: str) -> None:
+    """Write the campaign's delivery log (one row per recipient) to a CSV file."""
+    ledger = Ledger(home_of(ctx).ledger)
+    campaign = get_campaign(ledger, tenant_id, campaign_id)
+    rows = export_csv(ledger, tenant_id, campaign_id, out)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    click.echo(f"Wrote {rows} recipients of campaign {campaign.campaign_id} to {out} ({stamp} UTC).")

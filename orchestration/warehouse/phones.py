@@ -54,7 +54,7 @@ def normalize_distinct(distinct: pa.Table, workers: int | None = None) -> pa.Tab
     Callers de-duplicate first (DuckDB `SELECT DISTINCT`), so each number is parsed once. Large inputs are split
     over a process pool (`workers`, default: the CPU count), since parsing is CPU-bound pure Python.
     """
-    pairs = list(zip(distinct.column("region").to_pylist(), distinct.column("phone").to_pylist()))
+    pairs = list(zip(distinct.column("region").to_pylist(), distinct.column("phone").to_pylist(), strict=True))
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(pairs) > _PARALLEL_THRESHOLD:
         chunks = [pairs[i : i + _CHUNK] for i in range(0, len(pairs), _CHUNK)]
@@ -63,7 +63,7 @@ def normalize_distinct(distinct: pa.Table, workers: int | None = None) -> pa.Tab
             results = [item for chunk in pool.map(_normalize_chunk, chunks) for item in chunk]
     else:
         results = _normalize_chunk(pairs)
-    e164, status = zip(*results) if results else ((), ())
+    e164, status = zip(*results, strict=True) if results else ((), ())
     return distinct.append_column("phone_e164", pa.array(e164, pa.string())).append_column(
         "phone_status", pa.array(status, pa.string())
     )

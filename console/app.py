@@ -1,0 +1,42 @@
+"""The console's entry point: page setup, the tenant chosen in the sidebar, and the multipage navigation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+if str(PROJECT_ROOT) not in sys.path:  # `streamlit run console/app.py` puts only console/ on the path
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from console import ui  # noqa: E402
+
+PAGES = Path(__file__).parent / "pages"
+
+st.set_page_config(
+    page_title="Booknetic SMS Campaigns", page_icon=":material/sms:", layout="wide",
+    initial_sidebar_state="expanded",
+)
+ui.apply_style()
+
+navigation = st.navigation(
+    {
+        "Campaign": [
+            st.Page(PAGES / "audience.py", title="Audience", icon=":material/groups:", default=True),
+            st.Page(PAGES / "compose.py", title="Compose", icon=":material/edit_note:"),
+            st.Page(PAGES / "send.py", title="Send", icon=":material/send:"),
+        ],
+        "Follow up": [
+            st.Page(PAGES / "campaigns.py", title="Campaigns", icon=":material/campaign:"),
+            st.Page(PAGES / "logs.py", title="Delivery log", icon=":material/receipt_long:"),
+        ],
+        "Account": [
+            st.Page(PAGES / "suppression.py", title="Suppression list", icon=":material/block:"),
+            st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
+        ],
+    }
+)
+ui.tenant_sidebar()
+navigation.run()

@@ -1,0 +1,5 @@
+"""logs page."""
+
+import streamlit as st
+
+st.title("logs")

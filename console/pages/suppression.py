@@ -1,0 +1,5 @@
+"""suppression page."""
+
+import streamlit as st
+
+st.title("suppression")

@@ -1,0 +1,297 @@
+"""Shared console plumbing: the home folder, the chosen tenant, short cached reads, one-message error handling."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+from urllib.parse import urlparse
+
+import pandas as pd
+import streamlit as st
+
+from orchestration.audiences import AudienceQuery, FilterOptions, Preview, filter_options, preview, segment_sizes
+from orchestration.config import TWILIO_API_URL_ENV, Home
+from orchestration.errors import UserError
+from orchestration.ledger import Ledger
+from orchestration.sqlfiles import load_sql
+from orchestration.tenants import get_settings, twilio_summary
+from orchestration.warehouse import Warehouse
+
+log = logging.getLogger("bkntc_sms.console")
+
+T = TypeVar("T")
+
+CACHE_TTL_S = 20
+TENANT_KEY = "tenant_id"
+
+
+def home() -> Home:
+    """The home folder ($BKNTC_SMS_HOME), resolved on every rerun (cheap, and right when the env changes)."""
+    return Home.resolve().ensure()
+
+
+def warehouse() -> Warehouse:
+    return Warehouse(home().warehouse)
+
+
+@st.cache_resource(show_spinner=False)
+def _ledger_at(path: str) -> Ledger:
+    return Ledger(path)
+
+
+def ledger() -> Ledger:
+    """The ledger, opened (and migrated) once per process and path."""
+    return _ledger_at(str(home().ledger))
+
+
+def tenant_id() -> int:
+    """The tenant the console works on (chosen in the sidebar); every page is scoped to it."""
+    return int(st.session_state.get(TENANT_KEY, 0))
+
+
+def report_unexpected(what: str) -> None:
+    """Log the current exception server-side and show one short sentence on the page."""
+    log.exception("console: unexpected error while %s", what)
+    st.error(f"Something went wrong while {what}. The details are in the server log.", icon=":material/error:")
+
+
+@contextmanager
+def guarded(what: str) -> Iterator[None]:
+    """Run a block; a UserError becomes one st.error with its text, anything else a short message + server log."""
+    try:
+        yield
+    except UserError as exc:
+        st.error(str(exc), icon=":material/error:")
+    except Exception:  # noqa: BLE001 - the page must never show a traceback
+        report_unexpected(what)
+
+
+def attempt(what: str, action: Callable[[], T]) -> T | None:
+    """Call `action`; on a UserError or a bug show one message (see `guarded`) and return None."""
+    with guarded(what):
+        return action()
+    return None
+
+
+def clear_reads() -> None:
+    """Forget cached reads after a write made from the console, so the next rerun shows fresh figures."""
+    st.cache_data.clear()
+
+
+def page_header(title: str, caption: str) -> None:
+    st.title(title)
+    st.caption(caption)
+
+
+def number(value: float | int) -> str:
+    """1234567 -> '1,234,567' (figures read by people)."""
+    return f"{value:,.0f}"
+
+
+_STYLE = """
+<style>
+  [data-testid="stAppDeployButton"], [data-testid="stMainMenu"] { display: none; }
+  .block-container { padding-top: 2.2rem; max-width: 1280px; }
+  .sim-banner { background: #e8f4ea; border: 1px solid #9ccfa6; color: #1e5b2c; border-radius: 0.5rem;
+                padding: 0.45rem 0.7rem; font-size: 0.85rem; margin-top: 0.4rem; }
+  .brand { font-weight: 700; font-size: 1.15rem; letter-spacing: -0.01em; margin-bottom: 0.1rem; }
+  .brand-sub { color: #6b7280; font-size: 0.8rem; margin-bottom: 0.8rem; }
+</style>
+"""
+
+
+def apply_style() -> None:
+    """A little CSS so the console reads like a product (no developer menu, tidy spacing)."""
+    st.html(_STYLE)
+
+
+_KEPT = "_kept_choices"
+
+
+def remember(key: str, default: object) -> None:
+    """Give widget `key` the value it had last time this page was shown (Streamlit forgets it between pages).
+
+    Call before creating the widget with `key=key`, and call `keep(key)` after it.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(_KEPT, {}).get(key, default)
+
+
+def keep(*keys: str) -> None:
+    kept = st.session_state.setdefault(_KEPT, {})
+    for key in keys:
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+
+
+def forget_choices() -> None:
+    """Drop every remembered choice (the tenant changed: services, locations and templates are theirs)."""
+    st.session_state.pop(_KEPT, None)
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("aud_", "cmp_", "snd_"))]:
+        del st.session_state[key]
+
+
+SAMPLE_COLUMNS = {
+    "customer_id": "Customer",
+    "full_name": "Name",
+    "phone_e164": "Phone",
+    "email": "Email",
+    "anchor_starts_at": "Appointment",
+    "service_name": "Service",
+    "location_name": "Location",
+}
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _tenants(warehouse_path: str, ledger_path: str) -> list[tuple[int, str]]:
+    """Tenants with data in the warehouse or settings in the ledger, with the name the ledger knows."""
+    ids: set[int] = set()
+    if Warehouse(warehouse_path).exists:
+        with Warehouse(warehouse_path).reader() as con:
+            ids.update(int(r[0]) for r in con.execute(load_sql("segments/known_tenants.sql")).fetchall())
+    ledger_ = _ledger_at(ledger_path)
+    with ledger_.read() as con:
+        ids.update(int(r[0]) for r in con.execute(load_sql("sender/tenant_ids.sql")).fetchall())
+    return [(t, get_settings(ledger_, t).name) for t in sorted(ids or {0})]
+
+
+def tenant_label(tenant: int, name: str) -> str:
+    if name:
+        return f"{name} (tenant {tenant})"
+    return "This site" if tenant == 0 else f"Tenant {tenant}"
+
+
+def is_simulator(url: str | None) -> bool:
+    """True when messages go to a Twilio simulator on this machine (a local base URL)."""
+    return bool(url) and (urlparse(url).hostname or "") in LOCAL_HOSTS
+
+
+def tenant_sidebar() -> None:
+    """The tenant selector and the simulator banner, in the sidebar of every page."""
+    with st.sidebar:
+        st.html('<div class="brand">Booknetic SMS</div><div class="brand-sub">Campaigns from your bookings</div>')
+        tenants = dict(attempt("listing tenants", lambda: _tenants(str(home().warehouse), str(home().ledger)))
+                       or [(0, "")])
+        if st.session_state.get(TENANT_KEY) not in tenants:
+            st.session_state[TENANT_KEY] = next(iter(tenants))
+        st.selectbox(
+            "Tenant", list(tenants), key=TENANT_KEY, format_func=lambda t: tenant_label(t, tenants[t]),
+            on_change=forget_choices, disabled=len(tenants) == 1,
+            help="Everything in the console is scoped to this tenant: audiences, campaigns, logs, settings.",
+        )
+        summary = attempt("reading the tenant's credentials", lambda: twilio_summary(ledger(), tenant_id()))
+        url = (summary.api_base_url if summary else None) or os.environ.get(TWILIO_API_URL_ENV)
+        if summary is None:
+            st.warning("No Twilio credentials yet: add them in Settings to send.", icon=":material/key_off:")
+        if is_simulator(url):
+            st.html('<div class="sim-banner"><b>Simulator</b> — nothing leaves this machine</div>')
+
+
+def require_warehouse() -> bool:
+    """True when the warehouse has been built; otherwise a friendly note saying how to build it."""
+    if warehouse().exists:
+        return True
+    st.info("No booking data yet. Run `bkntc-sms sync --source ...` (or `make demo`) to load your Booknetic data.",
+            icon=":material/database:")
+    return False
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _filter_options(warehouse_path: str, tenant: int) -> FilterOptions:
+    return filter_options(Warehouse(warehouse_path), tenant)
+
+
+def cached_filter_options(tenant: int) -> FilterOptions | None:
+    return attempt("reading the filter choices", lambda: _filter_options(str(home().warehouse), tenant))
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _preview(warehouse_path: str, ledger_path: str, query: AudienceQuery, sample: int) -> Preview:
+    return preview(Warehouse(warehouse_path), _ledger_at(ledger_path), query, sample=sample)
+
+
+def cached_preview(query: AudienceQuery, sample: int = 20) -> Preview | None:
+    return attempt("previewing the audience",
+                   lambda: _preview(str(home().warehouse), str(home().ledger), query, sample))
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _segment_sizes(warehouse_path: str, ledger_path: str, tenant: int) -> pd.DataFrame:
+    return segment_sizes(Warehouse(warehouse_path), _ledger_at(ledger_path), tenant)
+
+
+def cached_segment_sizes(tenant: int) -> pd.DataFrame | None:
+    return attempt("counting the segments", lambda: _segment_sizes(str(home().warehouse), str(home().ledger), tenant))
+
+
+def region(tenant: int) -> str:
+    return get_settings(ledger(), tenant).default_region
+
+
+AUDIENCE = "audience_query"  # the AudienceQuery last previewed on the Audience page
+MESSAGE = "message_body"  # the message last written on the Compose page
+
+
+def chosen_audience(tenant: int) -> AudienceQuery:
+    """The audience picked on the Audience page, or all customers when none was picked (for this tenant)."""
+    query = st.session_state.get(AUDIENCE)
+    if isinstance(query, AudienceQuery) and query.tenant_id == tenant:
+        return query
+    return AudienceQuery(tenant, "all_customers")
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _company(warehouse_path: str, tenant: int) -> dict:
+    from orchestration.sender.campaigns import company_details
+
+    return company_details(Warehouse(warehouse_path), tenant) if Warehouse(warehouse_path).exists else {}
+
+
+def company(tenant: int) -> dict:
+    """The tenant's company details for {company_*} shortcodes ({} when unknown)."""
+    return attempt("reading the company details", lambda: _company(str(home().warehouse), tenant)) or {}
+
+
+def _run_in_background(home_: Home, tenant: int, campaign_id: int) -> None:
+    from orchestration.sender.runner import run_campaign
+
+    try:
+        summary = run_campaign(home_, tenant, campaign_id)
+        log.info("console: campaign %s of tenant %s stopped: %s", campaign_id, tenant, summary.stopped)
+    except UserError as exc:
+        log.warning("console: campaign %s of tenant %s could not send: %s", campaign_id, tenant, exc)
+    except Exception:  # noqa: BLE001 - a background thread has nobody else to tell
+        log.exception("console: campaign %s of tenant %s: send run failed", campaign_id, tenant)
+
+
+def start_sending(tenant: int, campaign_id: int) -> None:
+    """Work a queued campaign now, in a background thread of the console's server (the same engine the
+    Dagster sensor runs; the engine's runner lease keeps it to one run per campaign)."""
+    threading.Thread(
+        target=_run_in_background, args=(home(), tenant, campaign_id),
+        name=f"send-campaign-{campaign_id}", daemon=True,
+    ).start()
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Counting SMS segments for every recipient…")
+def _campaign_segments(warehouse_path: str, ledger_path: str, query: AudienceQuery, body: str) -> tuple[int, int]:
+    from orchestration.audiences import recipients
+    from orchestration.messages import render_many, total_segments
+
+    company_ = _company(warehouse_path, query.tenant_id)
+    count = segments = 0
+    for frame in recipients(Warehouse(warehouse_path), _ledger_at(ledger_path), query):
+        count += len(frame)
+        segments += total_segments(render_many(body, frame, company_))
+    return count, segments
+
+
+def campaign_segments(query: AudienceQuery, body: str) -> tuple[int, int] | None:
+    """(recipients, total SMS segments) of this audience and message: every body rendered, as the launch will."""
+    return attempt("counting the campaign's segments",
+                   lambda: _campaign_segments(str(home().warehouse), str(home().ledger), query, body))

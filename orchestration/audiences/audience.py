@@ -1,0 +1,144 @@
+"""Runs audience queries: previews (counts, exclusions, a sample), the streamed recipient list, filter options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from orchestration.audiences.query import (
+    AudienceQuery,
+    bind,
+    bound_values,
+    check_against_data,
+    check_arguments,
+    described_parameters,
+    known_appointment_statuses,
+    segment_sql,
+)
+from orchestration.audiences.segments import SEGMENTS
+from orchestration.audiences.suppression import no_suppressed_numbers, suppressed_numbers
+from orchestration.ledger import Ledger
+from orchestration.sqlfiles import load_sql
+from orchestration.warehouse import Warehouse
+
+EXCLUSIONS = ("no_phone", "invalid_phone", "duplicate_phone", "suppressed")
+RECIPIENT_COLUMNS = (
+    "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
+    "anchor_appointment_id", "anchor_starts_at", "anchor_ends_at", "anchor_status",
+    "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
+    "location_name", "location_address",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a campaign to this audience would reach: recipients, exclusions by reason, the first recipients."""
+
+    tenant_id: int
+    segment: str
+    count: int
+    excluded: dict[str, int]
+    sample: pd.DataFrame  # RECIPIENT_COLUMNS, ordered by customer_id
+    params: dict[str, Any]
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values a person can filter one tenant's audiences by."""
+
+    services: pd.DataFrame  # service_id, name
+    locations: pd.DataFrame  # location_id, name
+    statuses: list[str]
+
+
+def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, sample: int = 20) -> Preview:
+    """Counts the query's recipients and exclusions and returns the first `sample` recipients by customer id.
+
+    `ledger` is only read when the query excludes the suppression list."""
+    check_arguments(query)
+    if sample < 0:
+        raise ValueError("sample must be >= 0")
+    suppressed = _suppressed(ledger, query)
+    with warehouse.reader() as con:
+        check_against_data(con, query)
+        count, excluded = _counts(con, query, suppressed)
+        sql = segment_sql(query, "recipient_sample")
+        frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()
+    return Preview(
+        tenant_id=query.tenant_id,
+        segment=query.segment,
+        count=count,
+        excluded=excluded,
+        sample=frame,
+        params=described_parameters(query),
+        as_of=query.as_of_utc(),
+    )
+
+
+def recipients(
+    warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, chunk_size: int = 50_000
+) -> Iterator[pd.DataFrame]:
+    """Every recipient of the query in customer-id order, as DataFrames of at most `chunk_size` rows
+    (RECIPIENT_COLUMNS; anchor columns are null for segments without an anchor appointment).
+
+    The reader connection stays open while the caller iterates: consume the iterator in one unit of work."""
+    check_arguments(query)
+    suppressed = _suppressed(ledger, query)
+    with warehouse.reader() as con:
+        check_against_data(con, query)
+        con.register("suppressed_numbers", suppressed)
+        sql = segment_sql(query, "recipient_list")
+        batches = con.sql(sql, params=bind(sql, bound_values(query))).to_arrow_reader(chunk_size)
+        for batch in batches:
+            if batch.num_rows:
+                yield batch.to_pandas()
+
+
+def segment_sizes(
+    warehouse: Warehouse, ledger: Ledger | None, tenant_id: int, as_of: datetime | None = None
+) -> pd.DataFrame:
+    """Each ready segment's size with default parameters and no filter (suppression list excluded when a
+    ledger is given): columns segment, label, recipients, no_phone, invalid_phone, duplicate_phone, suppressed."""
+    rows = []
+    with warehouse.reader() as con:
+        for name, seg in SEGMENTS.items():
+            query = AudienceQuery(tenant_id, name, exclude_suppressed=ledger is not None, as_of=as_of)
+            if not rows:
+                check_against_data(con, query)
+                suppressed = _suppressed(ledger, query)
+            count, excluded = _counts(con, query, suppressed)
+            rows.append({"segment": name, "label": seg.label, "recipients": count, **excluded})
+    return pd.DataFrame(rows)
+
+
+def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
+    """The tenant's services, locations and the appointment statuses found in its data."""
+    with warehouse.reader() as con:
+        values = {"tenant_id": tenant_id}
+        return FilterOptions(
+            services=con.execute(load_sql("segments/known_services.sql"), values).fetch_df(),
+            locations=con.execute(load_sql("segments/known_locations.sql"), values).fetch_df(),
+            statuses=known_appointment_statuses(con, tenant_id),
+        )
+
+
+def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:
+    if not query.exclude_suppressed:
+        return no_suppressed_numbers()
+    if ledger is None:
+        raise ValueError("excluding the suppression list needs the ledger")
+    return suppressed_numbers(ledger, query.tenant_id)
+
+
+def _counts(con: duckdb.DuckDBPyConnection, query: AudienceQuery, suppressed: pa.Table) -> tuple[int, dict]:
+    con.register("suppressed_numbers", suppressed)
+    sql = segment_sql(query, "recipient_counts")
+    by_reason = dict(con.execute(sql, bind(sql, bound_values(query))).fetchall())
+    return by_reason.pop(None, 0), {reason: by_reason.get(reason, 0) for reason in EXCLUSIONS}

@@ -1,0 +1,170 @@
+"""An audience query (segment + parameters + filters), its validation, and the bound SQL that runs it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from orchestration.audiences.segments import MAX_DAYS, Segment, segment
+from orchestration.errors import UserError
+from orchestration.sqlfiles import load_sql
+
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class AudienceQuery:
+    """Who to reach: one tenant's segment, its parameter (`days` or `min`; None = default) and the filters.
+
+    Filters narrow the appointment set first (service ids, location ids, statuses; empty = no filter), then
+    `min_appointments` keeps customers with at least that many appointments in the narrowed set; the segment
+    predicate is evaluated on the narrowed set. `as_of` (aware, or naive = UTC) defaults to now.
+    """
+
+    tenant_id: int
+    segment: str
+    days: int | None = None
+    min: int | None = None
+    service_ids: tuple[int, ...] = ()
+    location_ids: tuple[int, ...] = ()
+    statuses: tuple[str, ...] = ()
+    min_appointments: int | None = None
+    exclude_suppressed: bool = False
+    as_of: datetime | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "service_ids", tuple(int(i) for i in self.service_ids))
+        object.__setattr__(self, "location_ids", tuple(int(i) for i in self.location_ids))
+        object.__setattr__(self, "statuses", tuple(str(s) for s in self.statuses))
+
+    @property
+    def has_appointment_filter(self) -> bool:
+        return bool(self.service_ids or self.location_ids or self.statuses or self.min_appointments is not None)
+
+    def as_of_utc(self) -> datetime:
+        """The query's instant in UTC, to the second (now when unset)."""
+        moment = self.as_of or datetime.now(UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def check_arguments(query: AudienceQuery) -> Segment:
+    """The query's segment, after the checks that need no data; one UserError for the first problem found."""
+    chosen = segment(query.segment)
+    taken = chosen.parameter.name if chosen.parameter else None
+    for name in ("days", "min"):
+        if getattr(query, name) is not None and name != taken:
+            accepts = f"takes --{taken}" if taken else "takes no parameter"
+            raise UserError(f"Segment {chosen.name!r} does not take --{name} (it {accepts}).")
+    if query.days is not None and not 1 <= query.days <= MAX_DAYS:
+        raise UserError(f"--days must be between 1 and {MAX_DAYS}, got {query.days}.")
+    if query.min is not None and query.min < 1:
+        raise UserError(f"--min must be at least 1, got {query.min}.")
+    if query.min_appointments is not None and query.min_appointments < 1:
+        raise UserError(f"--min-appointments must be at least 1, got {query.min_appointments}.")
+    return chosen
+
+
+def check_against_data(con: duckdb.DuckDBPyConnection, query: AudienceQuery) -> None:
+    """Checks the tenant and the filter values against the tenant's data in the warehouse."""
+    tenants = [r[0] for r in con.execute(load_sql("segments/known_tenants.sql")).fetchall()]
+    if query.tenant_id not in tenants:
+        known = ", ".join(map(str, tenants)) or "none yet"
+        raise UserError(f"No data for tenant {query.tenant_id} in the warehouse (tenants: {known}).")
+    for kind, wanted, sql in (
+        ("service", query.service_ids, "segments/known_services.sql"),
+        ("location", query.location_ids, "segments/known_locations.sql"),
+    ):
+        if wanted:
+            known_ids = {r[0] for r in con.execute(load_sql(sql), {"tenant_id": query.tenant_id}).fetchall()}
+            unknown = sorted(set(wanted) - known_ids)
+            if unknown:
+                raise UserError(
+                    f"Unknown {kind} id(s) for tenant {query.tenant_id}: {', '.join(map(str, unknown))}."
+                )
+    if query.statuses:
+        known_statuses = known_appointment_statuses(con, query.tenant_id)
+        unknown = [s for s in query.statuses if s not in known_statuses]
+        if unknown:
+            raise UserError(
+                f"Status {', '.join(repr(s) for s in unknown)} matches no appointment of tenant "
+                f"{query.tenant_id}; known statuses: {', '.join(known_statuses) or 'none'}."
+            )
+
+
+def known_appointment_statuses(con: duckdb.DuckDBPyConnection, tenant_id: int) -> list[str]:
+    """The open set of status slugs found in the tenant's appointments, sorted."""
+    rows = con.execute(load_sql("segments/known_statuses.sql"), {"tenant_id": tenant_id}).fetchall()
+    return [r[0] for r in rows]
+
+
+def segment_parameters(query: AudienceQuery) -> dict[str, int]:
+    """The segment's parameter with its default filled in (e.g. {'days': 30}); {} for segments without one."""
+    chosen = segment(query.segment)
+    if chosen.parameter is None:
+        return {}
+    value = getattr(query, chosen.parameter.name)
+    return {chosen.parameter.name: chosen.parameter.default if value is None else value}
+
+
+def described_parameters(query: AudienceQuery) -> dict[str, Any]:
+    """Everything that decides the audience, as plain values (for previews, JSON and Dagster metadata)."""
+    return {
+        **segment_parameters(query),
+        "service_ids": list(query.service_ids),
+        "location_ids": list(query.location_ids),
+        "statuses": list(query.statuses),
+        "min_appointments": query.min_appointments,
+        "exclude_suppressed": query.exclude_suppressed,
+    }
+
+
+def segment_sql(query: AudienceQuery, final: str) -> str:
+    """The query text: the filtered appointment set, the segment's definition and its recipients, then `final`
+    (a file in sql/segments/ reading `segment_recipients`). Only named SQL files are composed; values are bound."""
+    chosen = segment(query.segment)
+    return (
+        f"WITH filtered_appointments AS ({load_sql('segments/filtered_appointments.sql')}),\n"
+        f"segment_members AS ({load_sql(chosen.sql_file)}),\n"
+        f"segment_recipients AS ({load_sql('segments/recipients.sql')})\n"
+        f"{load_sql(f'segments/{final}.sql')}"
+    )
+
+
+def bound_values(query: AudienceQuery, **extra: Any) -> dict[str, Any]:
+    """Every value a segment query may bind."""
+    return {
+        "tenant_id": query.tenant_id,
+        "as_of": int(query.as_of_utc().timestamp()),
+        "service_ids": list(query.service_ids),
+        "location_ids": list(query.location_ids),
+        "statuses": list(query.statuses),
+        "min_appointments": query.min_appointments,
+        **segment_parameters(query),
+        **extra,
+    }
+
+
+def bind(sql: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The values `sql` refers to (DuckDB refuses unused parameters); a missing one is a bug and fails loudly."""
+    return {name: values[name] for name in dict.fromkeys(_PARAMETER.findall(_strip_comments(sql)))}
+
+
+def _strip_comments(sql: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+def parse_as_of(text: str) -> datetime | None:
+    """An ISO-8601 instant (naive = UTC); empty text means now (None)."""
+    if not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"as-of {text!r} is not an ISO-8601 date or time (e.g. 2025-06-01T12:00:00Z).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Dagster definitions for audiences: the materialized segment tables."""

@@ -1,0 +1,1 @@
+"""Dagster definitions of the source sync: raw Booknetic tables, the cleaned layer, customer facts."""

@@ -1,0 +1,312 @@
+"""The campaign lifecycle: create, launch (freeze the audience into the ledger), pause, resume, cancel, complete."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from orchestration.audiences import AudienceQuery, preview, recipients
+from orchestration.errors import UserError
+from orchestration.ledger import Ledger
+from orchestration.messages.segments import count_segments_many
+from orchestration.messages.shortcodes import check_template, render_many
+from orchestration.sqlfiles import load_sql
+from orchestration.tenants import TenantSettings, ensure_tenant
+from orchestration.warehouse import Warehouse
+
+STATES = ("draft", "queued", "sending", "paused", "completed", "cancelled")
+KINDS = ("segment", "manual", "test")
+SNAPSHOT_CHUNK = 50_000
+
+# action -> {from state: to state}; anything else is refused with a UserError.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "launch": {"draft": "queued"},
+    "start": {"queued": "sending"},
+    "pause": {"queued": "paused", "sending": "paused"},
+    "resume": {"paused": "queued"},
+    "cancel": {"draft": "cancelled", "queued": "cancelled", "sending": "cancelled", "paused": "cancelled"},
+    "complete": {"sending": "completed"},
+}
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """How a campaign sends; None takes the tenant's setting."""
+
+    max_attempts: int | None = None
+    retry_base_seconds: float | None = None
+    rate_limit_per_s: float | None = None
+    failure_streak_pause: int | None = None
+
+    def resolved(self, tenant: TenantSettings) -> dict[str, Any]:
+        values = {
+            "max_attempts": tenant.max_attempts if self.max_attempts is None else self.max_attempts,
+            "retry_base_seconds": (
+                tenant.retry_base_seconds if self.retry_base_seconds is None else self.retry_base_seconds
+            ),
+            "rate_limit_per_s": tenant.rate_limit_per_s if self.rate_limit_per_s is None else self.rate_limit_per_s,
+            "failure_streak_pause": (
+                tenant.failure_streak_pause if self.failure_streak_pause is None else self.failure_streak_pause
+            ),
+        }
+        if int(values["max_attempts"]) < 1:
+            raise UserError(f"--max-attempts must be at least 1, got {values['max_attempts']}.")
+        if float(values["retry_base_seconds"]) <= 0:
+            raise UserError(f"--retry-base-seconds must be greater than 0, got {values['retry_base_seconds']}.")
+        if float(values["rate_limit_per_s"]) < 0:
+            raise UserError(f"--rate must be 0 (no limit) or more, got {values['rate_limit_per_s']}.")
+        if int(values["failure_streak_pause"]) < 1:
+            raise UserError(f"The failure streak must be at least 1, got {values['failure_streak_pause']}.")
+        return values
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One campaign as the ledger holds it."""
+
+    campaign_id: int
+    tenant_id: int
+    name: str
+    kind: str
+    state: str
+    audience: dict[str, Any]
+    template_body: str
+    max_attempts: int
+    retry_base_seconds: float
+    rate_limit_per_s: float
+    failure_streak_pause: int
+    failure_streak: int
+    generation: int
+    pause_reason: str | None
+    recipient_count: int
+    excluded: dict[str, int]
+    runner_id: str | None
+    runner_host: str | None
+    runner_pid: int | None
+    runner_lease_until: float | None
+    created_at: str
+    launched_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Campaign:
+        values = dict(row)
+        values["audience"] = json.loads(values.pop("audience_json"))
+        values["excluded"] = json.loads(values.pop("excluded_json"))
+        values.pop("updated_at")
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def audience_query(self) -> AudienceQuery:
+        values = dict(self.audience)
+        if values.get("as_of"):
+            values["as_of"] = datetime.fromisoformat(values["as_of"])
+        return AudienceQuery(tenant_id=self.tenant_id, **values)
+
+
+def _audience_json(query: AudienceQuery | None) -> str:
+    if query is None:
+        return "{}"
+    values = asdict(query)
+    values.pop("tenant_id")
+    values["as_of"] = query.as_of.isoformat() if query.as_of else None
+    return json.dumps(values, sort_keys=True)
+
+
+def get_campaign(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
+    """The tenant's campaign; a campaign of another tenant is "not found", like one that never existed."""
+    with ledger.read() as con:
+        row = _select(con, tenant_id, campaign_id)
+    return Campaign.from_row(row)
+
+
+def _select(con: sqlite3.Connection, tenant_id: int, campaign_id: int) -> sqlite3.Row:
+    row = con.execute(
+        load_sql("sender/campaign_get.sql"), {"tenant_id": tenant_id, "campaign_id": campaign_id}
+    ).fetchone()
+    if row is None:
+        raise UserError(f"Campaign {campaign_id} not found for tenant {tenant_id}.")
+    return row
+
+
+def list_campaigns(ledger: Ledger, tenant_id: int) -> list[Campaign]:
+    """The tenant's campaigns, newest first."""
+    with ledger.read() as con:
+        rows = con.execute(load_sql("sender/campaign_list.sql"), {"tenant_id": tenant_id}).fetchall()
+    return [Campaign.from_row(row) for row in rows]
+
+
+def create_campaign(
+    ledger: Ledger,
+    tenant_id: int,
+    name: str,
+    template: str,
+    query: AudienceQuery | None = None,
+    settings: CampaignSettings | None = None,
+    kind: str = "segment",
+) -> Campaign:
+    """A draft campaign: its audience query (None for manual and test sends), template and sending settings."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown campaign kind {kind!r}")
+    if not name or not name.strip():
+        raise UserError("A campaign needs a name.")
+    if kind == "segment" and query is None:
+        raise UserError("A segment campaign needs a segment.")
+    if query is not None and query.tenant_id != tenant_id:
+        raise ValueError("the audience query belongs to another tenant")
+    check_template(template)
+    tenant = ensure_tenant(ledger, tenant_id)
+    values = (settings or CampaignSettings()).resolved(tenant)
+    with ledger.write() as con:
+        campaign_id = con.execute(
+            load_sql("sender/campaign_insert.sql"),
+            {
+                "tenant_id": tenant_id,
+                "name": name.strip(),
+                "kind": kind,
+                "audience_json": _audience_json(query),
+                "template_body": template,
+                **values,
+            },
+        ).fetchone()[0]
+        return Campaign.from_row(_select(con, tenant_id, campaign_id))
+
+
+def transition(
+    con: sqlite3.Connection,
+    tenant_id: int,
+    campaign_id: int,
+    action: str,
+    reason: str | None = None,
+    new_generation: bool = False,
+) -> Campaign:
+    """Inside a write transaction: apply one lifecycle action, or a UserError naming why it is refused."""
+    current = Campaign.from_row(_select(con, tenant_id, campaign_id))
+    target = TRANSITIONS[action].get(current.state)
+    if target is None:
+        allowed = ", ".join(TRANSITIONS[action]) or "none"
+        raise UserError(
+            f"Cannot {action} campaign {campaign_id}: it is {current.state} (only a campaign that is {allowed} can)."
+        )
+    con.execute(
+        load_sql("sender/campaign_set_state.sql"),
+        {
+            "tenant_id": tenant_id,
+            "campaign_id": campaign_id,
+            "from_state": current.state,
+            "to_state": target,
+            "pause_reason": reason,
+            "new_generation": 1 if new_generation else 0,
+        },
+    )
+    return Campaign.from_row(_select(con, tenant_id, campaign_id))
+
+
+def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: int) -> Campaign:
+    """Freezes the campaign's audience (the preview's own query) with rendered bodies, then queues it.
+
+    Rows are written in chunks while the campaign stays a draft; only the final transaction queues it, so an
+    interrupted launch leaves a draft whose partial rows the next launch clears."""
+    campaign = get_campaign(ledger, tenant_id, campaign_id)
+    if campaign.state != "draft":
+        raise UserError(f"Cannot launch campaign {campaign_id}: it is {campaign.state} (only a draft can).")
+    if campaign.kind != "segment":
+        raise UserError(f"Campaign {campaign_id} is a {campaign.kind} send: it was launched when it was created.")
+    query = campaign.audience_query()
+    if query.as_of is None:  # freeze "now", so that the counts and the rows describe the same audience
+        query = replace(query, as_of=datetime.now(UTC).replace(microsecond=0))
+    counted = preview(warehouse, ledger, query, sample=0)
+    company = company_details(warehouse, tenant_id)
+    with ledger.write() as con:
+        con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
+    for frame in recipients(warehouse, ledger, query, chunk_size=SNAPSHOT_CHUNK):
+        _insert_recipients(ledger, campaign_id, frame, render_many(campaign.template_body, frame, company))
+    return _finish_launch(ledger, tenant_id, campaign_id, excluded=counted.excluded)
+
+
+def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
+    """The tenant's company name, phone, address and website for {company_*} shortcodes ({} when unknown)."""
+    with warehouse.reader() as con:
+        frame = con.execute(load_sql("sender/company.sql"), {"tenant_id": tenant_id}).fetch_df()
+    return frame.iloc[0].to_dict() if len(frame) else {}
+
+
+def _insert_recipients(ledger: Ledger, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series) -> None:
+    segments = count_segments_many(bodies)["segments"]
+    customer_ids = frame["customer_id"].astype("Int64").astype(object).where(frame["customer_id"].notna(), None)
+    rows = zip(
+        [campaign_id] * len(frame),
+        customer_ids.tolist(),
+        frame["phone_e164"].astype(str).tolist(),
+        frame["full_name"].fillna("").astype(str).tolist(),
+        bodies.astype(str).tolist(),
+        segments.astype(int).tolist(),
+        strict=True,
+    )
+    with ledger.write() as con:
+        con.executemany(load_sql("sender/recipients_insert.sql"), rows)
+
+
+def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
+    with ledger.write() as con:
+        count = con.execute(
+            load_sql("sender/campaign_snapshot_done.sql"),
+            {"tenant_id": tenant_id, "campaign_id": campaign_id, "excluded_json": json.dumps(excluded)},
+        ).fetchone()[0]
+        if count == 0:
+            raise UserError(f"Campaign {campaign_id} has no recipients: its audience is empty.")
+        return transition(con, tenant_id, campaign_id, "launch", new_generation=True)
+
+
+def launch_numbers(
+    ledger: Ledger, tenant_id: int, campaign_id: int, people: pd.DataFrame, company: dict[str, Any]
+) -> Campaign:
+    """Freezes typed recipients (manual and test sends: phone_e164 + name columns) and queues the campaign."""
+    campaign = get_campaign(ledger, tenant_id, campaign_id)
+    with ledger.write() as con:
+        con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
+    _insert_recipients(ledger, campaign_id, people, render_many(campaign.template_body, people, company))
+    return _finish_launch(ledger, tenant_id, campaign_id, excluded={})
+
+
+def pause(ledger: Ledger, tenant_id: int, campaign_id: int, reason: str = "paused by a person") -> Campaign:
+    """Stops sending after the chunk in flight; nothing is lost, resume picks up where it stopped."""
+    with ledger.write() as con:
+        return transition(con, tenant_id, campaign_id, "pause", reason=reason)
+
+
+def resume(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
+    """Re-queues a paused campaign (a new generation, so the sensor launches a new send run)."""
+    with ledger.write() as con:
+        return transition(con, tenant_id, campaign_id, "resume", new_generation=True)
+
+
+def cancel(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
+    """Stops the campaign for good: its unsent recipients are skipped ('cancelled')."""
+    with ledger.write() as con:
+        campaign = transition(con, tenant_id, campaign_id, "cancel")
+        con.execute(
+            load_sql("sender/recipients_cancel_pending.sql"), {"campaign_id": campaign_id, "now": time.time()}
+        )
+        return campaign
+
+
+def campaigns_needing_run(ledger: Ledger, now: float | None = None) -> list[tuple[int, int, int]]:
+    """(tenant_id, campaign_id, generation) of every campaign a send run should work now, tenant by tenant."""
+    moment = time.time() if now is None else now
+    found = []
+    with ledger.read() as con:
+        for (tenant_id,) in con.execute(load_sql("sender/tenant_ids.sql")).fetchall():
+            rows = con.execute(
+                load_sql("sender/campaigns_needing_run.sql"), {"tenant_id": tenant_id, "now": moment}
+            ).fetchall()
+            found.extend((tenant_id, row["campaign_id"], row["generation"]) for row in rows)
+    return found

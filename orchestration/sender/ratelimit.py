@@ -1,0 +1,41 @@
+"""A thread-safe token bucket that paces sends to a steady rate (messages per second)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """`acquire()` blocks until the next send slot; `rate <= 0` means no limit.
+
+    Slots are handed out one interval apart (at most `burst` tokens saved up), so the achieved rate stays
+    within a few percent of `rate` however many threads ask at once. `hold(seconds)` delays every later
+    slot, which is how a 429's Retry-After slows the whole campaign down.
+    """
+
+    def __init__(self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next = clock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if self.rate <= 0:
+                slot = max(self._next, now)
+            else:
+                interval = 1.0 / self.rate
+                slot = max(self._next, now - (self.burst - 1) * interval)
+                self._next = slot + interval
+        delay = slot - now
+        if delay > 0:
+            time.sleep(delay)
+
+    def hold(self, seconds: float) -> None:
+        """No slot before `seconds` from now (e.g. a provider's Retry-After)."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)

@@ -1,0 +1,24 @@
+"""Tenants: their sending settings and their encrypted Twilio credentials."""
+
+from orchestration.tenants.credentials import (
+    TwilioCredentials,
+    TwilioSummary,
+    load_twilio,
+    save_twilio,
+    twilio_summary,
+)
+from orchestration.tenants.secret_key import TokenCipher
+from orchestration.tenants.settings import TenantSettings, ensure_tenant, get_settings, update_settings
+
+__all__ = [
+    "TenantSettings",
+    "TokenCipher",
+    "TwilioCredentials",
+    "TwilioSummary",
+    "ensure_tenant",
+    "get_settings",
+    "load_twilio",
+    "save_twilio",
+    "twilio_summary",
+    "update_settings",
+]

@@ -1,0 +1,132 @@
+"""Per-tenant sending settings kept in the ledger: phone region, rate limit, retries, auto-pause threshold."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import phonenumbers
+
+from orchestration.errors import UserError
+from orchestration.ledger.store import Ledger
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    """One tenant's settings (tenant 0 is a single Booknetic site); defaults are those the add-on users know."""
+
+    tenant_id: int
+    name: str = ""
+    default_region: str = "US"  # phonenumbers region for numbers written without a country code
+    rate_limit_per_s: float = 10.0  # messages per second, per tenant
+    max_attempts: int = 3
+    retry_base_seconds: float = 120.0  # first retry after 120 s, then 240 s, ...
+    failure_streak_pause: int = 50  # consecutive failures that auto-pause a campaign
+
+
+_EDITABLE = tuple(f.name for f in fields(TenantSettings) if f.name != "tenant_id")
+
+
+def check_tenant_id(tenant_id: Any) -> int:
+    """The tenant id as an int >= 0 (Booknetic's NULL tenant is 0), or a UserError."""
+    if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id < 0:
+        raise UserError(f"Tenant must be a whole number >= 0 (0 = a single site), not {tenant_id!r}")
+    return tenant_id
+
+
+def _positive_number(label: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{label} must be a number, not {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise UserError(f"{label} must be greater than 0, not {value!r}")
+    return number
+
+
+def _whole_number(label: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise UserError(f"{label} must be a whole number, not {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise UserError(f"{label} must be a whole number, not {value!r}") from None
+    if not number.is_integer() or number < minimum:
+        raise UserError(f"{label} must be a whole number >= {minimum}, not {value!r}")
+    return int(number)
+
+
+def _region(value: Any) -> str:
+    region = str(value).strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise UserError(f"Unknown phone region {value!r}: use a two-letter country code such as US, GB or DE")
+    return region
+
+
+def validate_settings(settings: TenantSettings) -> TenantSettings:
+    """The settings with every value checked and normalized (region upper-cased), or a UserError."""
+    return TenantSettings(
+        tenant_id=check_tenant_id(settings.tenant_id),
+        name=str(settings.name).strip(),
+        default_region=_region(settings.default_region),
+        rate_limit_per_s=_positive_number("Rate limit (messages per second)", settings.rate_limit_per_s),
+        max_attempts=_whole_number("Max attempts", settings.max_attempts, 1),
+        retry_base_seconds=_positive_number("Retry base (seconds)", settings.retry_base_seconds),
+        failure_streak_pause=_whole_number("Failure streak before pause", settings.failure_streak_pause, 1),
+    )
+
+
+def ensure_tenant_row(con: sqlite3.Connection, tenant_id: int) -> None:
+    """Inside a write transaction: make sure the tenant has its row (with default settings)."""
+    con.execute("INSERT OR IGNORE INTO tenants (tenant_id) VALUES (?)", (check_tenant_id(tenant_id),))
+
+
+def _from_row(row: sqlite3.Row) -> TenantSettings:
+    return TenantSettings(**{name: row[name] for name in ("tenant_id", *_EDITABLE)})
+
+
+def _select(con: sqlite3.Connection, tenant_id: int) -> sqlite3.Row | None:
+    columns = ", ".join(("tenant_id", *_EDITABLE))
+    return con.execute(f"SELECT {columns} FROM tenants WHERE tenant_id = ?", (tenant_id,)).fetchone()
+
+
+def get_settings(ledger: Ledger, tenant_id: int) -> TenantSettings:
+    """The tenant's settings; the defaults when the tenant has never been configured (nothing is written)."""
+    check_tenant_id(tenant_id)
+    with ledger.read() as con:
+        row = _select(con, tenant_id)
+    return _from_row(row) if row else TenantSettings(tenant_id=tenant_id)
+
+
+def ensure_tenant(ledger: Ledger, tenant_id: int, name: str | None = None) -> TenantSettings:
+    """The tenant's settings, creating its row with defaults when missing (and setting its name when given)."""
+    with ledger.write() as con:
+        ensure_tenant_row(con, tenant_id)
+        if name is not None:
+            con.execute(
+                "UPDATE tenants SET name = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                "WHERE tenant_id = ?",
+                (str(name).strip(), tenant_id),
+            )
+        return _from_row(_select(con, tenant_id))
+
+
+def update_settings(ledger: Ledger, tenant_id: int, **changes: Any) -> TenantSettings:
+    """Change some settings (only those given are written, so concurrent updates of others are kept)."""
+    unknown = sorted(set(changes) - set(_EDITABLE))
+    if unknown:
+        raise UserError(f"Unknown setting(s): {', '.join(unknown)}; known: {', '.join(_EDITABLE)}")
+    given = {name: value for name, value in changes.items() if value is not None}
+    checked = validate_settings(replace(TenantSettings(tenant_id=check_tenant_id(tenant_id)), **given))
+    with ledger.write() as con:
+        ensure_tenant_row(con, tenant_id)
+        if given:
+            assignments = ", ".join(f"{name} = ?" for name in given)
+            con.execute(
+                f"UPDATE tenants SET {assignments}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                "WHERE tenant_id = ?",
+                (*(getattr(checked, name) for name in given), tenant_id),
+            )
+        return _from_row(_select(con, tenant_id))

@@ -1,0 +1,22 @@
+-- Cleaned appointments: tenant NULL -> 0, Unix seconds kept and also given as UTC TIMESTAMPs.
+-- Rows without a customer, a start or a creation time cannot be placed in any segment and are left out.
+INSERT INTO appointments
+SELECT
+    coalesce(a.tenant_id, 0)                        AS tenant_id,
+    a.id                                            AS appointment_id,
+    a.customer_id                                   AS customer_id,
+    a.service_id                                    AS service_id,
+    a.location_id                                   AS location_id,
+    a.staff_id                                      AS staff_id,
+    coalesce(a.status, '')                          AS status,
+    a.starts_at                                     AS starts_at,
+    a.ends_at                                       AS ends_at,
+    a.created_at                                    AS created_at,
+    make_timestamp(a.starts_at * 1000000)           AS starts_ts,
+    make_timestamp(a.ends_at * 1000000)             AS ends_ts,
+    make_timestamp(a.created_at * 1000000)          AS created_ts,
+    coalesce(a.client_timezone, '')                 AS client_timezone,
+    a.paid_amount                                   AS paid_amount,
+    a.payment_status                                AS payment_status
+FROM raw_appointments AS a
+WHERE a.id IS NOT NULL AND a.customer_id IS NOT NULL AND a.starts_at IS NOT NULL AND a.created_at IS NOT NULL

@@ -1,0 +1,48 @@
+"""Helpers for the sending tests: a tenant with Twilio credentials on the simulator, a small warehouse."""
+
+from __future__ import annotations
+
+from orchestration.config import Home
+from orchestration.ledger import Ledger
+from orchestration.sender import CampaignSettings, get_campaign, send_manual
+from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
+from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
+from orchestration.warehouse import Warehouse
+from tests.test_segments import appointment, build_warehouse, customer
+
+FAST = CampaignSettings(rate_limit_per_s=0, retry_base_seconds=0.05)
+TEMPLATE = "Hi {customer_first_name}, see you soon!"
+
+
+def with_twilio(home: Home, tenant_id: int = 1) -> Ledger:
+    """The home's ledger, with the tenant sending from the demo account (base URL: the simulator fixture's env)."""
+    ledger = Ledger(home.ledger)
+    credentials = TwilioCredentials(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, from_number=DEMO_FROM)
+    save_twilio(ledger, tenant_id, credentials, TokenCipher.for_home(home))
+    return ledger
+
+
+def numbers(count: int, start: int = 100) -> list[str]:
+    """Deliverable US numbers (no suffix the simulator turns into an error)."""
+    return [f"+1202555{n:04d}" for n in range(start, start + count)]
+
+
+def manual(ledger: Ledger, phones: list[str], tenant_id: int = 1, settings: CampaignSettings = FAST) -> int:
+    """A queued manual campaign to these numbers; returns its id."""
+    people = [(phone, f"Pat {i}") for i, phone in enumerate(phones)]
+    return send_manual(ledger, tenant_id, people, TEMPLATE, settings=settings).campaign_id
+
+
+def small_warehouse(home: Home, count: int = 12, tenants: tuple[int, ...] = (1,)) -> Warehouse:
+    """`count` customers per tenant (ids from 100, deliverable phones), each with one appointment."""
+    customers, appointments = [], []
+    for tenant in tenants:
+        for cid in range(100, 100 + count):
+            phone = f"+1{200 + tenant}555{cid:04d}"
+            customers.append(customer(cid, tenant=tenant, phone=phone))
+            appointments.append(appointment(tenant * 10_000 + cid, cid, 1_700_000_000, tenant=tenant))
+    return build_warehouse(home.warehouse, customers, appointments, tenants=tenants)
+
+
+def state_of(ledger: Ledger, tenant_id: int, campaign_id: int) -> str:
+    return get_campaign(ledger, tenant_id, campaign_id).state

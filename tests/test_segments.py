@@ -1,0 +1,376 @@
+"""Segment semantics (ARCHITECTURE.md): each segment and filter on small hand-built warehouses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from orchestration.audiences import SEGMENTS, AudienceQuery, recipients
+from orchestration.sqlfiles import load_sql
+from orchestration.warehouse import Warehouse
+
+AS_OF = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+NOW = int(AS_OF.timestamp())
+DAY = 86_400
+
+
+def customer(cid: int, tenant: int = 1, phone: str | None = None, status: str = "ok", first: str = "") -> dict:
+    """A customer row; by default an 'ok' phone unique to the customer."""
+    e164 = (phone or f"+1202555{cid:04d}") if status == "ok" else None
+    return {
+        "tenant_id": tenant, "customer_id": cid, "first_name": first or f"First{cid}", "last_name": f"Last{cid}",
+        "full_name": f"{first or f'First{cid}'} Last{cid}", "email": f"c{cid}@example.com",
+        "phone_raw": e164 or ("" if status == "no_phone" else "12"), "phone_e164": e164, "phone_status": status,
+        "gender": "",
+    }  # fmt: skip
+
+
+def appointment(
+    aid: int, cid: int, starts: int, created: int | None = None, status: str = "approved",
+    service: int = 1, location: int = 1, staff: int = 1, tenant: int = 1,
+) -> dict:  # fmt: skip
+    """An appointment row; `created` defaults to a year before as_of (outside every window)."""
+    created = NOW - 365 * DAY if created is None else created
+    return {
+        "tenant_id": tenant, "appointment_id": aid, "customer_id": cid, "service_id": service,
+        "location_id": location, "staff_id": staff, "status": status, "starts_at": starts,
+        "ends_at": starts + 3600, "created_at": created, "starts_ts": datetime.fromtimestamp(starts, UTC),
+        "ends_ts": datetime.fromtimestamp(starts + 3600, UTC), "created_ts": datetime.fromtimestamp(created, UTC),
+        "client_timezone": "",
+    }  # fmt: skip
+
+
+def catalog(tenant: int = 1) -> dict[str, list[dict]]:
+    """Services 1-2, locations 1-2 and staff 1 of one tenant, named after the tenant."""
+    return {
+        "services": [
+            {"tenant_id": tenant, "service_id": s, "name": f"T{tenant} Service {s}", "price": 10 * s, "duration": 30}
+            for s in (1, 2)
+        ],
+        "locations": [
+            {"tenant_id": tenant, "location_id": loc, "name": f"T{tenant} Location {loc}",
+             "address": f"{loc} Main St", "phone_number": "", "is_active": True}
+            for loc in (1, 2)
+        ],
+        "staff": [{"tenant_id": tenant, "staff_id": 1, "name": f"T{tenant} Staff", "email": "",
+                   "phone_number": "+12025550000", "profession": "", "is_active": True}],
+        "tenants": [{"tenant_id": tenant, "name": f"Tenant {tenant}"}],
+    }  # fmt: skip
+
+
+def build_warehouse(path, customers: list[dict], appointments: list[dict], tenants=(1,)) -> Warehouse:
+    """A warehouse with the contract's schema and exactly the given rows (plus each tenant's catalog)."""
+    tables: dict[str, list[dict]] = {"customers": customers, "appointments": appointments}
+    for tenant in tenants:
+        for name, rows in catalog(tenant).items():
+            tables.setdefault(name, []).extend(rows)
+    warehouse = Warehouse(path)
+    with warehouse.writer() as con:
+        con.execute(load_sql("warehouse/schema.sql"))
+        for name, rows in tables.items():
+            if rows:
+                frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB's replacement scan)
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM frame")
+    return warehouse
+
+
+def members(warehouse: Warehouse, segment: str, tenant: int = 1, **options) -> list[int]:
+    """The customer ids of the query's recipients."""
+    query = AudienceQuery(tenant, segment, as_of=AS_OF, **options)
+    return [cid for chunk in recipients(warehouse, None, query) for cid in chunk["customer_id"]]
+
+
+def anchors(warehouse: Warehouse, segment: str, **options) -> dict[int, int]:
+    query = AudienceQuery(1, segment, as_of=AS_OF, **options)
+    frame = pd.concat(list(recipients(warehouse, None, query)))
+    return dict(zip(frame["customer_id"], frame["anchor_appointment_id"], strict=True))
+
+
+# recent_bookers ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bookings(home) -> Warehouse:
+    customers = [customer(c) for c in range(1, 7)]
+    appointments = [
+        appointment(1, 1, NOW + DAY, created=NOW),  # created exactly at as_of: in
+        appointment(2, 2, NOW + DAY, created=NOW - 30 * DAY),  # exactly 30 days before: out
+        appointment(3, 3, NOW + DAY, created=NOW - 30 * DAY + 1),  # just inside: in
+        appointment(4, 4, NOW + DAY, created=NOW + 1),  # created after as_of: out
+        appointment(5, 5, NOW - 3 * DAY, created=NOW - 6 * DAY),  # within 7 days: in for 7 and 30
+    ]  # customer 6 has no appointment
+    return build_warehouse(home.warehouse, customers, appointments)
+
+
+def test_recent_bookers_window_is_open_at_start_and_closed_at_as_of(bookings):
+    assert members(bookings, "recent_bookers") == [1, 3, 5]
+
+
+def test_recent_bookers_takes_the_days_parameter(bookings):
+    assert members(bookings, "recent_bookers", days=7) == [1, 5]
+
+
+def test_recent_bookers_anchor_is_latest_matching_by_starts_at_then_id(home):
+    appointments = [
+        appointment(10, 1, NOW - 5 * DAY, created=NOW - 10 * DAY),
+        appointment(11, 1, NOW + 5 * DAY, created=NOW - 2 * DAY),  # latest start among matching: the anchor
+        appointment(12, 1, NOW + 9 * DAY, created=NOW - 60 * DAY),  # later, but created outside the window
+        appointment(20, 2, NOW + DAY, created=NOW - DAY),
+        appointment(21, 2, NOW + DAY, created=NOW - DAY),  # same start: the larger id wins
+    ]
+    warehouse = build_warehouse(home.warehouse, [customer(1), customer(2)], appointments)
+    assert anchors(warehouse, "recent_bookers") == {1: 11, 2: 21}
+
+
+# upcoming ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def upcoming_data(home) -> Warehouse:
+    customers = [customer(c) for c in range(1, 10)]
+    appointments = [
+        appointment(1, 1, NOW),  # starts exactly at as_of: in
+        appointment(2, 2, NOW + 7 * DAY),  # exactly 7 days ahead: out
+        appointment(3, 3, NOW + 7 * DAY - 1),  # just inside: in
+        appointment(4, 4, NOW - 1),  # already started: out
+        appointment(5, 5, NOW + DAY, status="canceled"),
+        appointment(6, 6, NOW + DAY, status="rejected"),
+        appointment(7, 7, NOW + DAY, status="no-show"),  # custom status: not excluded
+        appointment(8, 8, NOW + 2 * DAY, status="pending"),
+        appointment(9, 9, NOW + 20 * DAY),  # in for 30 days only
+    ]
+    return build_warehouse(home.warehouse, customers, appointments)
+
+
+def test_upcoming_window_is_closed_at_as_of_and_open_at_end(upcoming_data):
+    assert members(upcoming_data, "upcoming") == [1, 3, 7, 8]
+
+
+def test_upcoming_takes_the_days_parameter(upcoming_data):
+    assert members(upcoming_data, "upcoming", days=30) == [1, 2, 3, 7, 8, 9]
+
+
+def test_upcoming_anchor_is_the_next_matching_appointment(home):
+    appointments = [
+        appointment(1, 1, NOW + DAY, status="canceled"),  # sooner but canceled: not the anchor
+        appointment(2, 1, NOW + 3 * DAY),
+        appointment(3, 1, NOW + 2 * DAY),  # the next one
+        appointment(4, 1, NOW - DAY),
+    ]
+    warehouse = build_warehouse(home.warehouse, [customer(1)], appointments)
+    assert anchors(warehouse, "upcoming") == {1: 3}
+
+
+# first_time, repeat -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counts(home) -> Warehouse:
+    """Customer n has n appointments (n = 0..4); customer 5 has one future appointment."""
+    customers = [customer(c) for c in range(0, 6)]
+    appointments = [appointment(c * 10 + i, c, NOW - (i + 1) * DAY) for c in range(1, 5) for i in range(c)]
+    appointments.append(appointment(50, 5, NOW + 40 * DAY))
+    return build_warehouse(home.warehouse, customers, appointments)
+
+
+def test_first_time_means_exactly_one_appointment_past_or_future(counts):
+    assert members(counts, "first_time") == [1, 5]
+
+
+def test_repeat_defaults_to_at_least_three_appointments(counts):
+    assert members(counts, "repeat") == [3, 4]
+
+
+def test_repeat_takes_the_min_parameter(counts):
+    assert members(counts, "repeat", min=2) == [2, 3, 4]
+
+
+# lapsed -----------------------------------------------------------------------------------------------------
+
+
+def test_lapsed_means_latest_start_strictly_before_the_window(home):
+    customers = [customer(c) for c in range(1, 6)]
+    appointments = [
+        appointment(1, 1, NOW - 90 * DAY),  # exactly 90 days ago: not lapsed
+        appointment(2, 2, NOW - 90 * DAY - 1),  # lapsed
+        appointment(3, 3, NOW - 400 * DAY),
+        appointment(4, 3, NOW + 10 * DAY),  # a future booking: not lapsed
+        appointment(5, 4, NOW - 200 * DAY, status="canceled"),  # status does not matter without a filter
+    ]  # customer 5: no appointment, not lapsed
+    warehouse = build_warehouse(home.warehouse, customers, appointments)
+    assert members(warehouse, "lapsed") == [2, 4]
+
+
+def test_lapsed_takes_the_days_parameter(home):
+    appointments = [appointment(1, 1, NOW - 100 * DAY), appointment(2, 2, NOW - 200 * DAY)]
+    warehouse = build_warehouse(home.warehouse, [customer(1), customer(2)], appointments)
+    assert members(warehouse, "lapsed", days=180) == [2]
+
+
+# cancelled_or_rejected --------------------------------------------------------------------------------------
+
+
+def test_cancelled_or_rejected_by_start_or_booking_time_in_window(home):
+    customers = [customer(c) for c in range(1, 9)]
+    appointments = [
+        appointment(1, 1, NOW - 5 * DAY, status="canceled"),  # started in window
+        appointment(2, 2, NOW - 300 * DAY, created=NOW - DAY, status="rejected"),  # booked in window
+        appointment(3, 3, NOW - 30 * DAY, status="canceled"),  # starts exactly 30 days ago: out
+        appointment(4, 4, NOW, status="canceled"),  # starts exactly at as_of: in
+        appointment(5, 5, NOW + DAY, status="canceled"),  # future start, old booking: out
+        appointment(6, 6, NOW - 5 * DAY, status="no-show"),  # a custom status is not canceled
+        appointment(7, 7, NOW - 5 * DAY, status="approved"),
+        appointment(8, 8, NOW - 60 * DAY, created=NOW - 30 * DAY, status="rejected"),  # booked exactly 30 ago
+    ]
+    warehouse = build_warehouse(home.warehouse, customers, appointments)
+    assert members(warehouse, "cancelled_or_rejected") == [1, 2, 4]
+
+
+def test_cancelled_or_rejected_anchor_is_the_latest_matching(home):
+    appointments = [
+        appointment(1, 1, NOW - 5 * DAY, status="canceled"),
+        appointment(2, 1, NOW - 2 * DAY, status="rejected"),  # the latest matching
+        appointment(3, 1, NOW - DAY, status="approved"),  # later but not canceled
+    ]
+    warehouse = build_warehouse(home.warehouse, [customer(1)], appointments)
+    assert anchors(warehouse, "cancelled_or_rejected") == {1: 2}
+
+
+# all_customers, all_appointments ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mixed(home) -> Warehouse:
+    customers = [customer(c) for c in range(1, 4)]
+    appointments = [
+        appointment(1, 1, NOW - DAY, service=1),
+        appointment(2, 1, NOW + DAY, service=2),
+        appointment(3, 2, NOW - 10 * DAY, service=2, location=2, status="canceled"),
+    ]  # customer 3 has no appointment
+    return build_warehouse(home.warehouse, customers, appointments)
+
+
+def test_all_customers_includes_customers_without_appointments(mixed):
+    assert members(mixed, "all_customers") == [1, 2, 3]
+
+
+def test_all_customers_with_a_filter_keeps_only_matching_customers(mixed):
+    assert members(mixed, "all_customers", service_ids=[2]) == [1, 2]
+
+
+def test_all_appointments_means_at_least_one_appointment(mixed):
+    assert members(mixed, "all_appointments") == [1, 2]
+
+
+def test_all_appointments_anchor_is_the_latest_including_future(mixed):
+    assert anchors(mixed, "all_appointments") == {1: 2, 2: 3}
+
+
+def test_segments_without_an_anchor_have_null_appointment_columns(mixed):
+    frame = next(recipients(mixed, None, AudienceQuery(1, "all_customers", as_of=AS_OF)))
+    assert frame[["anchor_appointment_id", "service_name", "location_name"]].isna().all().all()
+
+
+def test_anchor_columns_carry_service_staff_and_location(mixed):
+    frame = next(recipients(mixed, None, AudienceQuery(1, "all_appointments", as_of=AS_OF)))
+    row = frame.set_index("customer_id").loc[2]
+    assert (row["anchor_status"], row["service_name"], row["staff_name"], row["location_name"]) == (
+        "canceled", "T1 Service 2", "T1 Staff", "T1 Location 2",
+    )  # fmt: skip
+
+
+# filters narrow the appointment set first -------------------------------------------------------------------
+
+
+@pytest.fixture
+def filtered(home) -> Warehouse:
+    customers = [customer(c) for c in range(1, 5)]
+    appointments = [
+        # customer 1: three appointments, two of service 1
+        appointment(1, 1, NOW - 5 * DAY, service=1),
+        appointment(2, 1, NOW - 6 * DAY, service=1),
+        appointment(3, 1, NOW - 7 * DAY, service=2),
+        # customer 2: one of service 1 at location 2, one of service 2
+        appointment(4, 2, NOW - 5 * DAY, service=1, location=2),
+        appointment(5, 2, NOW - 200 * DAY, service=2),
+        # customer 3: service 2, a no-show at location 1 long ago, an approved one recently at location 2
+        appointment(6, 3, NOW - 200 * DAY, status="no-show", service=2),
+        appointment(7, 3, NOW - DAY, location=2, service=2),
+        # customer 4: a recent booking of service 2
+        appointment(8, 4, NOW + DAY, created=NOW - DAY, service=2),
+    ]
+    return build_warehouse(home.warehouse, customers, appointments)
+
+
+def test_service_filter_narrows_counts_before_first_time(filtered):
+    assert members(filtered, "first_time", service_ids=[2]) == [1, 2, 4]
+
+
+def test_service_filter_narrows_counts_before_repeat(filtered):
+    assert members(filtered, "repeat", service_ids=[1]) == []
+
+
+def test_location_filter_narrows_the_latest_start_before_lapsed(filtered):
+    assert members(filtered, "lapsed", location_ids=[1]) == [2, 3]
+
+
+def test_status_filter_narrows_the_set(filtered):
+    assert members(filtered, "all_appointments", statuses=["no-show"]) == [3]
+
+
+def test_status_filter_anchor_comes_from_the_narrowed_set(filtered):
+    assert anchors(filtered, "all_appointments", statuses=["no-show"]) == {3: 6}
+
+
+def test_min_appointments_counts_in_the_narrowed_set(filtered):
+    assert members(filtered, "all_appointments", service_ids=[1], min_appointments=2) == [1]
+
+
+def test_min_appointments_applies_to_window_segments(filtered):
+    assert members(filtered, "recent_bookers", days=3650, min_appointments=2) == [1, 2, 3]
+
+
+def test_min_appointments_on_all_customers_drops_customers_without_appointments(filtered, home):
+    assert members(filtered, "all_customers", min_appointments=3) == [1]
+
+
+def test_filters_combine(filtered):
+    assert members(filtered, "all_appointments", service_ids=[1], location_ids=[2], statuses=["approved"]) == [2]
+
+
+# tenant isolation -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_tenants(home) -> Warehouse:
+    """Tenant 2 has customers 1-6 qualifying for every segment; tenant 1 has customers 1-6 and 9, no appointment."""
+    tenant2 = [customer(c, tenant=2, first="Other") for c in range(1, 7)]
+    tenant1 = [customer(c, tenant=1, phone=f"+1303555{c:04d}") for c in (1, 2, 3, 4, 5, 6, 9)]
+    appointments = [
+        appointment(1, 1, NOW + DAY, created=NOW - DAY, tenant=2),  # recent, upcoming, first_time
+        appointment(2, 2, NOW - 200 * DAY, tenant=2),  # lapsed
+        appointment(3, 3, NOW - DAY, status="canceled", tenant=2),  # cancelled_or_rejected
+        *[appointment(10 + i, 4, NOW - (i + 1) * DAY, tenant=2) for i in range(3)],  # repeat
+    ]
+    return build_warehouse(home.warehouse, tenant1 + tenant2, appointments, tenants=(1, 2))
+
+
+@pytest.mark.parametrize("segment", list(SEGMENTS))
+def test_no_segment_reads_another_tenants_appointments(two_tenants, segment):
+    expected = [1, 2, 3, 4, 5, 6, 9] if segment == "all_customers" else []
+    assert (members(two_tenants, segment, tenant=1), bool(members(two_tenants, segment, tenant=2))) == (
+        expected,
+        True,
+    )
+
+
+def test_all_customers_of_one_tenant_carry_that_tenants_names_and_phones(two_tenants):
+    frame = next(recipients(two_tenants, None, AudienceQuery(1, "all_customers", as_of=AS_OF)))
+    assert frame["phone_e164"].str.startswith("+1303").all() and not (frame["first_name"] == "Other").any()
+
+
+def test_anchor_details_come_from_the_tenants_own_catalog(two_tenants):
+    frame = next(recipients(two_tenants, None, AudienceQuery(2, "all_appointments", as_of=AS_OF)))
+    assert set(frame["service_name"]) == {"T2 Service 1"}

@@ -1,0 +1,143 @@
+"""The sync: a Booknetic snapshot becomes raw tables, the cleaned layer of schema.sql and customer facts."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from orchestration.errors import UserError
+from orchestration.source import open_source
+from orchestration.warehouse import Warehouse
+from orchestration.warehouse.sync import parse_as_of, sync
+from tests.sync_snapshots import AS_OF, TINY, write_snapshot
+
+
+@pytest.fixture
+def warehouse(home) -> Warehouse:
+    return Warehouse(home.warehouse)
+
+
+@pytest.fixture
+def synced(tmp_path, warehouse) -> Warehouse:
+    with open_source(str(write_snapshot(tmp_path / "snapshot"))) as source:
+        sync(source, warehouse, AS_OF, regions={7: "DE"})
+    return warehouse
+
+
+def rows(warehouse: Warehouse, query: str) -> list[tuple]:
+    with warehouse.reader() as con:
+        return con.execute(query).fetchall()
+
+
+def test_sync_copies_every_source_table_into_a_raw_table(synced):
+    assert rows(synced, "SELECT count(*) FROM raw_customers") == [(5,)]
+    assert rows(synced, "SELECT count(*) FROM raw_appointments") == [(4,)]
+    assert rows(synced, "SELECT count(*) FROM raw_service_categories") == [(1,)]
+
+
+def test_customers_get_tenant_zero_full_names_e164_phones_and_created_timestamps(synced):
+    assert rows(synced, "SELECT * FROM customers ORDER BY customer_id") == [
+        (0, 1, "Ada", "Lovelace", "Ada Lovelace", "ada@example.com", "+12125550123", "+12125550123", "ok",
+         date(1990, 12, 10), "female", datetime(2024, 1, 2, 3, 4, 5)),
+        (0, 2, "Bob", "", "Bob", "bob@example.com", "(212) 555-0124", "+12125550124", "ok",
+         None, "male", datetime(2024, 2, 3)),
+        (0, 3, "", "", "", "", None, None, "no_phone", None, "", None),
+        (7, 4, "Jörg", "Müller", "Jörg Müller", "joerg@example.de", "030 12345678", "+493012345678", "ok",
+         None, "male", datetime(2024, 3, 4, 5, 6, 7)),
+        (7, 5, "Eve", "", "Eve", "eve@example.de", "not a phone", None, "invalid_phone",
+         None, "female", datetime(2024, 3, 5)),
+    ]
+
+
+def test_a_national_number_is_read_in_the_tenants_region(tmp_path, warehouse):
+    with open_source(str(write_snapshot(tmp_path / "snapshot"))) as source:
+        sync(source, warehouse, AS_OF, regions=None)
+    assert rows(warehouse, "SELECT phone_e164, phone_status FROM customers WHERE customer_id = 4") == [
+        (None, "invalid_phone")
+    ]
+
+
+def test_appointments_keep_unix_seconds_and_gain_utc_timestamps(synced):
+    assert rows(synced, "SELECT * FROM appointments ORDER BY appointment_id") == [
+        (0, 10, 1, 1, 1, 1, "approved", 1717243200, 1717246800, 1717000000, datetime(2024, 6, 1, 12),
+         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "Europe/Berlin", Decimal("25.50"), "paid"),
+        (0, 11, 1, 1, 1, 1, "canceled", 1720000000, 1720003600, 1719000000, datetime(2024, 7, 3, 9, 46, 40),
+         datetime(2024, 7, 3, 10, 46, 40), datetime(2024, 6, 21, 20), "", None, "not_paid"),
+        (7, 12, 4, 2, 2, 2, "pending", 1719800000, 1719803600, 1719700000, datetime(2024, 7, 1, 2, 13, 20),
+         datetime(2024, 7, 1, 3, 13, 20), datetime(2024, 6, 29, 22, 26, 40), "", None, None),
+        (0, 13, 99, 1, 1, 1, "approved", 1717243200, 1717246800, 1717000000, datetime(2024, 6, 1, 12),
+         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "", None, None),
+    ]
+
+
+def test_services_locations_and_staff_are_cleaned_per_tenant(synced):
+    assert rows(synced, "SELECT * FROM services ORDER BY service_id") == [
+        (0, 1, "Haircut", Decimal("25.50"), 30, 1, True),
+        (7, 2, "Massage", Decimal("60.00"), 60, None, False),
+    ]
+    assert rows(synced, "SELECT * FROM locations ORDER BY location_id") == [
+        (0, 1, "Main Street", "1 Main St", "", True),
+        (7, 2, "Berlin", "Unter den Linden 1", "+49301234567", True),
+    ]
+    assert rows(synced, "SELECT * FROM staff ORDER BY staff_id") == [
+        (0, 1, "Sam", "sam@example.com", "", "Stylist", True),
+        (7, 2, "Ute", "", "", "", True),
+    ]
+
+
+def test_company_options_become_one_row_per_tenant(synced):
+    assert rows(synced, "SELECT * FROM company ORDER BY tenant_id") == [
+        (0, "Acme Salon", "+12125550100", "1 Main St", "https://acme.example"),
+        (7, "Berlin Studio", "+49301234500", "", ""),
+    ]
+
+
+def test_tenants_lists_every_tenant_seen_with_its_company_name(synced):
+    assert rows(synced, "SELECT * FROM tenants ORDER BY tenant_id") == [(0, "Acme Salon"), (7, "Berlin Studio")]
+
+
+def test_customer_facts_summarize_all_appointments_as_of_the_sync(synced):
+    as_of = datetime(2024, 7, 1)
+    assert rows(synced, "SELECT * FROM customer_facts ORDER BY customer_id") == [
+        (0, 1, 2, 1717243200, 1720000000, 1720000000, ["approved", "canceled"], as_of),
+        (0, 2, 0, None, None, None, [], as_of),
+        (0, 3, 0, None, None, None, [], as_of),
+        (7, 4, 1, 1719800000, 1719800000, 1719800000, ["pending"], as_of),
+        (7, 5, 0, None, None, None, [], as_of),
+    ]
+
+
+def test_a_source_without_options_gives_an_empty_company_table(tmp_path, warehouse):
+    tables = {name: text for name, text in TINY.items() if name != "options"}
+    with open_source(str(write_snapshot(tmp_path / "snapshot", tables))) as source:
+        sync(source, warehouse, AS_OF)
+    assert rows(warehouse, "SELECT count(*) FROM company") == [(0,)]
+
+
+def test_a_second_sync_replaces_the_tables_instead_of_appending(tmp_path, synced):
+    with open_source(str(tmp_path / "snapshot")) as source:
+        sync(source, synced, AS_OF, regions={7: "DE"})
+    assert rows(synced, "SELECT count(*) FROM customers") == [(5,)]
+    assert rows(synced, "SELECT count(*) FROM customer_facts") == [(5,)]
+
+
+def test_a_failed_sync_leaves_the_previous_warehouse_intact(tmp_path, synced):
+    before = hashlib.sha256(synced.path.read_bytes()).hexdigest()
+    bad_row = '"14","1","1","1","1","approved","soon","1717246800","1717000000","",NULL,NULL,NULL\n'
+    broken = dict(TINY, appointments=TINY["appointments"] + bad_row)
+    with open_source(str(write_snapshot(tmp_path / "broken", broken))) as source:
+        with pytest.raises(UserError):
+            sync(source, synced, AS_OF)
+    assert hashlib.sha256(synced.path.read_bytes()).hexdigest() == before
+
+
+def test_as_of_reads_iso_8601_with_an_offset_as_utc():
+    assert parse_as_of("2024-07-01T02:00:00+02:00") == datetime(2024, 7, 1)
+
+
+def test_as_of_that_is_not_iso_8601_is_a_user_error():
+    with pytest.raises(UserError, match="ISO-8601"):
+        parse_as_of("yesterday")
