@@ -13,7 +13,7 @@ if str(PROJECT_ROOT) not in sys.path:  # `streamlit run console/app.py` puts onl
 
 from console import ui  # noqa: E402
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "views"  # not "pages/": that name switches Streamlit to its v1 multipage mode
 
 st.set_page_config(
     page_title="Booknetic SMS Campaigns", page_icon=":material/sms:", layout="wide",

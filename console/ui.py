@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlparse
 
@@ -140,7 +142,7 @@ SAMPLE_COLUMNS = {
     "full_name": "Name",
     "phone_e164": "Phone",
     "email": "Email",
-    "anchor_starts_at": "Appointment",
+    "anchor_starts_at": "Appointment (UTC)",
     "service_name": "Service",
     "location_name": "Location",
 }
@@ -295,3 +297,13 @@ def campaign_segments(query: AudienceQuery, body: str) -> tuple[int, int] | None
     """(recipients, total SMS segments) of this audience and message: every body rendered, as the launch will."""
     return attempt("counting the campaign's segments",
                    lambda: _campaign_segments(str(home().warehouse), str(home().ledger), query, body))
+
+
+def delivery_log_csv(tenant: int, campaign_id: int) -> bytes:
+    """The campaign's delivery log as CSV bytes: the very file `bkntc-sms logs export` writes."""
+    from orchestration.sender.reports import export_csv
+
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "log.csv"
+        export_csv(ledger(), tenant, campaign_id, target)
+        return target.read_bytes()

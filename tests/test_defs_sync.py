@@ -155,3 +155,21 @@ def test_cli_sync_of_a_bad_source_prints_one_line_exits_2_and_keeps_the_warehous
     assert "Traceback" not in done.stdout + done.stderr
     assert hashlib.sha256(home.warehouse.read_bytes()).hexdigest() == before
     assert home.source_file.read_text().strip() == str(good)
+
+
+def test_a_source_url_with_a_password_is_refused_in_the_run_config(home):
+    config = {"config": {"source": "mysql://booknetic:s3cret@127.0.0.1:1/wp?prefix=wp_"}}
+    result = dg.materialize(SYNC_ASSETS, resources=resources_for(home.root), raise_on_error=False,
+                            run_config={"ops": {"booknetic_raw": config, "warehouse_cleaned": config}})
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    error = failure.step_failure_data.error
+    assert "password cannot go in the run config" in error.cause.message
+    assert "s3cret" not in error.cause.message
+
+
+def test_cli_sync_keeps_the_source_spec_out_of_the_dagster_run_config(home, tmp_path):
+    snapshot = write_snapshot(tmp_path / "snapshot")
+    assert cli("sync", "--source", str(snapshot)).returncode == 0
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        (run,) = instance.get_runs()
+    assert str(snapshot) not in repr(run.run_config)

@@ -87,6 +87,16 @@ def test_csv_parquet_and_mariadb_give_identical_arrow(csv_folder, parquet_folder
         assert from_csv[name].equals(from_parquet[name]) and from_csv[name].equals(from_db[name]), name
 
 
+def test_csv_values_spanning_lines_are_read_across_many_blocks(tables, csv_folder, monkeypatch):
+    from orchestration.source import folder
+
+    monkeypatch.setattr(folder, "CSV_BLOCK_BYTES", 4096)
+    with open_source(str(csv_folder)) as source:
+        batches = list(source.read("appointments"))
+    assert len(batches) > 10
+    assert pa.Table.from_batches(batches).equals(tables["appointments"])
+
+
 def test_every_batch_has_the_canonical_schema(csv_folder):
     with open_source(str(csv_folder)) as source:
         assert all(batch.schema.equals(TABLES["appointments"].schema) for batch in source.read("appointments"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -13,7 +14,7 @@ from orchestration.cli import home_of, main
 from orchestration.config import Home
 from orchestration.errors import UserError
 from orchestration.source import open_source
-from orchestration.warehouse.source_spec import save_source_spec
+from orchestration.warehouse.source_spec import write_spec_file
 from orchestration.warehouse.sync import PROGRESS_LOGGER, StepReport, parse_as_of
 
 if TYPE_CHECKING:
@@ -54,18 +55,19 @@ def _quiet_dagster_home(home: Home) -> None:
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
 
 
-def materialize_sync(home: Home, source: str, as_of: str) -> dg.ExecuteInProcessResult:
+def materialize_sync(home: Home, source_file: Path, as_of: str) -> dg.ExecuteInProcessResult:
     """Materializes the sync assets and their checks in this process, recorded in the home's Dagster instance.
 
     The run lands in the same instance the webserver and daemon use, so a CLI sync shows up in the Dagster UI
-    with its metadata and check results, like a scheduled one.
+    with its metadata and check results, like a scheduled one. The source spec is handed over in a 0600 file,
+    never in the run config, which Dagster stores in clear.
     """
     import dagster as dg  # imported here: Dagster takes seconds to import, and only this command needs it
 
     from orchestration.defs.resources import resources_for
     from orchestration.defs.sync.definitions import SYNC_ASSETS, SYNC_CHECKS
 
-    op_config = {"config": {"source": source, "as_of": as_of}}
+    op_config = {"config": {"source_file": str(source_file), "as_of": as_of}}
     run_config = {
         "ops": {"booknetic_raw": op_config, "warehouse_cleaned": op_config},
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
@@ -103,11 +105,14 @@ def sync(ctx: click.Context, source: str, as_of: str) -> None:
     progress_log = logging.getLogger(PROGRESS_LOGGER)
     progress_log.addHandler(lines)
     progress_log.setLevel(logging.INFO)
+    pending = home.source_file.with_name(home.source_file.name + ".pending")
+    write_spec_file(pending, source)
     try:
-        result = materialize_sync(home, source, as_of_utc.isoformat())
+        result = materialize_sync(home, pending, as_of_utc.isoformat())
+        os.replace(pending, home.source_file)
     finally:
         progress_log.removeHandler(lines)
-    save_source_spec(home, source)
+        pending.unlink(missing_ok=True)
     _summary(result, time.perf_counter() - lines.started)
 
 

@@ -64,7 +64,6 @@ class Gateway:
         self.timeout = timeout
         self._last = threading.local()
         self._client = twilio_client(self._credentials, timeout)
-        self._client.edge = self._client.region = None
         session = self._client.http_client.session
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
         session.mount("https://", adapter)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,9 @@ _TIME_FORMATS = {
     "appointment_end_time": ("anchor_ends_at", "%H:%M"),
     "appointment_date_time": ("anchor_starts_at", "%Y-%m-%d %H:%M"),
 }
+_DAY_S = 86_400
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CLOCK = pd.Series([f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)], dtype="str")
 _COMPANY_PREFIX = "company_"
 
 _INNERMOST = re.compile(r"\{([^{}]*)\}")
@@ -242,8 +245,22 @@ def _prices(series: pd.Series) -> pd.Series:
 
 
 def _times(series: pd.Series, fmt: str) -> pd.Series:
+    """UTC dates/times without formatting each row: a day is formatted once per distinct day, and a clock time
+    is looked up in a table of the day's 1440 minutes."""
     seconds = np.floor(_numbers(series))
-    return pd.to_datetime(seconds, unit="s", utc=True).dt.strftime(fmt).astype("str").fillna("")
+    missing = seconds.isna().to_numpy()
+    days, second_of_day = np.divmod(seconds.fillna(0).to_numpy(dtype=np.int64), _DAY_S)
+    pieces = []
+    if "%Y" in fmt:
+        distinct, inverse = np.unique(days, return_inverse=True)
+        labels = [(_EPOCH + timedelta(days=int(day))).strftime("%Y-%m-%d") for day in distinct]
+        pieces.append(pd.Series(labels, dtype="str").take(inverse).reset_index(drop=True))
+    if "%H" in fmt:
+        pieces.append(_CLOCK.take(second_of_day // 60).reset_index(drop=True))
+    text = pieces[0] if len(pieces) == 1 else pieces[0] + " " + pieces[1]
+    text = text.where(~missing, "")
+    text.index = series.index
+    return text
 
 
 def _full_names(frame: pd.DataFrame) -> pd.Series:

@@ -78,7 +78,8 @@ def _header(path: Path) -> list[str]:
     try:
         if path.suffix == ".parquet":
             return pq.read_schema(path).names
-        with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16)) as reader:
+        with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16),
+                            parse_options=pacsv.ParseOptions(newlines_in_values=True)) as reader:
             return reader.schema.names
     except (pa.ArrowInvalid, OSError) as exc:
         raise UserError(f"{path.name} cannot be read: {str(exc).splitlines()[0]}") from None
@@ -94,6 +95,7 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     )
     try:
         with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                            parse_options=pacsv.ParseOptions(newlines_in_values=True),
                             convert_options=options) as reader:
             yield from reader
     except pa.ArrowInvalid as exc:

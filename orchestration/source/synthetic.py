@@ -253,6 +253,12 @@ def _appointments(rng: np.random.Generator, customer_tenant: np.ndarray, forced:
             created[row] = starts[row] - ahead * DAY
             status_index[row] = labels.index(status)
 
+    booked = counts > 0
+    first_created = np.full(n_customers, np.iinfo(np.int64).max)
+    first_created[booked] = np.minimum.reduceat(created, first_row[booked])
+    order = np.argsort(created, kind="stable")  # auto-increment ids follow booking time
+    owner, tenant, starts, created, status_index = (a[order] for a in (owner, tenant, starts, created, status_index))
+
     def in_tenant(kind: str) -> np.ndarray:
         return first_id[kind][tenant] + (rng.random(size) * per_tenant[kind][tenant]).astype(np.int64)
 
@@ -263,7 +269,6 @@ def _appointments(rng: np.random.Generator, customer_tenant: np.ndarray, forced:
     weight = rng.choice([1, 2, 3], size, p=[0.92, 0.06, 0.02])
     payment_status = rng.choice(4, size, p=[0.6, 0.25, 0.1, 0.05])
     ends = starts + duration * 60
-    order = np.argsort(created, kind="stable")  # auto-increment ids follow booking time
 
     columns = {
         "id": np.arange(1, size + 1),
@@ -287,12 +292,7 @@ def _appointments(rng: np.random.Generator, customer_tenant: np.ndarray, forced:
         "created_at": created,
         "tenant_id": _tenant_column(tenant, tenants == 0),
     }
-    table = _table("appointments", columns)
-    table = table.take(pa.array(order)).set_column(0, "id", pa.array(np.arange(1, size + 1)))
-    first_created = np.full(n_customers, np.iinfo(np.int64).max)
-    booked = counts > 0
-    first_created[booked] = np.minimum.reduceat(created, first_row[booked])
-    return table, counts, first_created
+    return _table("appointments", columns), counts, first_created
 
 
 def _customers(rng: np.random.Generator, customer_tenant: np.ndarray, forced: int, tenants: int, now: int,

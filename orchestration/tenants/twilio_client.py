@@ -53,7 +53,9 @@ def twilio_client(credentials: TwilioCredentials, timeout: float = DEFAULT_TIMEO
     """A `twilio.rest.Client` for these credentials, talking to `api_base_url(credentials)`."""
     base = api_base_url(credentials)
     http_client = BaseUrlHttpClient(base, timeout) if base else TwilioHttpClient(timeout=timeout)
-    return Client(credentials.account_sid, credentials.auth_token, http_client=http_client)
+    client = Client(credentials.account_sid, credentials.auth_token, http_client=http_client)
+    client.edge = client.region = None  # TWILIO_EDGE / TWILIO_REGION would rewrite the host
+    return client
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
 
 import phonenumbers
 import pyarrow as pa
@@ -18,7 +17,6 @@ _PARALLEL_THRESHOLD = 100_000
 _CHUNK = 50_000
 
 
-@lru_cache(maxsize=65_536)
 def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> tuple[str | None, str]:
     """(E.164 or None, status): empty/NULL/whitespace → no_phone; unparseable or not a valid number → invalid_phone.
 

@@ -3,14 +3,16 @@
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.defs.resources import HomeResource
+from orchestration.errors import UserError
 from orchestration.source import open_source
 from orchestration.warehouse.phones import DEFAULT_REGION
 from orchestration.warehouse.quality import phone_status_counts
-from orchestration.warehouse.source_spec import load_source_spec
+from orchestration.warehouse.source_spec import has_password, load_source_spec, read_spec_file
 from orchestration.warehouse.sync import (
     CLEANED_TABLES,
     FACTS_TABLE,
@@ -28,10 +30,25 @@ progress_log = logging.getLogger(PROGRESS_LOGGER)
 
 
 class SyncConfig(dg.Config):
-    """Run config of a sync: where to read (empty: the home folder's remembered source) and the as-of instant."""
+    """Run config of a sync: where to read and the as-of instant.
 
-    source: str = ""
+    Dagster stores run configs in clear, so a URL with a password never goes in `source`: it lives in a 0600
+    file, the home's remembered source (both fields empty) or the file named by `source_file`.
+    """
+
+    source: str = ""  # a snapshot folder, or a mysql:// URL without a password
+    source_file: str = ""  # a file holding the spec (what `bkntc-sms sync` uses)
     as_of: str = ""  # ISO-8601; empty: now (UTC)
+
+    def spec(self, home: HomeResource) -> str:
+        if has_password(self.source):
+            raise UserError("a source URL with a password cannot go in the run config (Dagster stores it in "
+                            "clear): run `bkntc-sms sync --source URL`, which keeps it in a 0600 file")
+        if self.source:
+            return self.source
+        if self.source_file:
+            return read_spec_file(Path(self.source_file))
+        return load_source_spec(home.home())
 
 
 def _progress(context: dg.AssetExecutionContext):
@@ -54,8 +71,7 @@ def _as_of(config: SyncConfig) -> datetime:
 
 @dg.asset(group_name=GROUP, kinds={"duckdb"}, description="Every Booknetic source table, copied into raw_<table>.")
 def booknetic_raw(context: dg.AssetExecutionContext, config: SyncConfig, home: HomeResource) -> dg.MaterializeResult:
-    spec = config.source or load_source_spec(home.home())
-    source = open_source(spec)
+    source = open_source(config.spec(home))
     try:
         with home.warehouse().writer() as con:
             rows = copy_raw_tables(source, con, _progress(context))

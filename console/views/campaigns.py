@@ -76,7 +76,8 @@ def rate_chart(tenant: int, campaign_id: int) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-def live_view(tenant: int, campaign_id: int) -> None:
+def live_view(tenant: int, campaign_id: int) -> str:
+    """Draws the campaign's live figures; returns its state as read now."""
     view = progress(ui.ledger(), tenant, campaign_id)
     status = view.status
     campaign = status.campaign
@@ -128,6 +129,7 @@ def live_view(tenant: int, campaign_id: int) -> None:
         }), hide_index=True, width="stretch")
     st.markdown("**Send rate over time**")
     rate_chart(tenant, campaign_id)
+    return campaign.state
 
 
 def controls(tenant: int, campaign: campaigns.Campaign) -> None:
@@ -154,7 +156,7 @@ ui.page_header("Campaigns", "Everything sent from this tenant, and how each send
 found = ui.attempt("listing the campaigns", lambda: campaigns.list_campaigns(ui.ledger(), tenant))
 if found is not None and not found:
     st.info("No campaigns yet. Start one on the Send page.", icon=":material/campaign:")
-    st.page_link("pages/send.py", label="Go to Send", icon=":material/send:")
+    st.page_link("views/send.py", label="Go to Send", icon=":material/send:")
 elif found:
     campaign_table(found)
     by_id = {c.campaign_id: c for c in found}
@@ -168,6 +170,8 @@ elif found:
 
     @st.fragment(run_every=every)
     def live() -> None:
-        ui.attempt("reading the campaign's progress", lambda: live_view(tenant, chosen))
+        state = ui.attempt("reading the campaign's progress", lambda: live_view(tenant, chosen))
+        if state is not None and state != campaign.state:  # finished or paused: refresh the buttons too
+            st.rerun()
 
     live()

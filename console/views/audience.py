@@ -107,7 +107,10 @@ def show_preview(query: AudienceQuery) -> None:
     st.dataframe(excluded, hide_index=True, width="stretch")
 
     st.markdown(f"**Sample** — the first {len(preview.sample)} recipients by customer id")
-    sample = preview.sample[[c for c in ui.SAMPLE_COLUMNS if c in preview.sample.columns]]
+    sample = preview.sample[[c for c in ui.SAMPLE_COLUMNS if c in preview.sample.columns]].copy()
+    if "anchor_starts_at" in sample:
+        sample["anchor_starts_at"] = pd.to_datetime(sample["anchor_starts_at"], unit="s", utc=True).dt.strftime(
+            "%Y-%m-%d %H:%M")
     st.dataframe(sample.rename(columns=ui.SAMPLE_COLUMNS), hide_index=True, width="stretch")
 
 

@@ -31,7 +31,8 @@ def test_send(tenant: int, body: str) -> None:
              "of the audience.")
     with st.form("snd_test_form", border=False):
         to = st.text_input("Your phone number", key="snd_test_to", placeholder="+1 555 010 0000")
-        sent = st.form_submit_button("Send test", icon=":material/send_to_mobile:", type="primary")
+        sent = st.form_submit_button("Send test", icon=":material/send_to_mobile:", type="primary",
+                                     key="snd_test_send")
     if not sent:
         return
 
@@ -177,7 +178,7 @@ def launched(tenant: int, campaign: campaigns.Campaign, when: str) -> None:
         st.success(f"“{campaign.name}” is queued for {ui.number(campaign.recipient_count)} recipients; the "
                    "background sender starts it shortly.", icon=":material/schedule_send:")
     st.session_state["campaign_selected"] = campaign.campaign_id
-    st.page_link("pages/campaigns.py", label="Follow it on the Campaigns page", icon=":material/campaign:")
+    st.page_link("views/campaigns.py", label="Follow it on the Campaigns page", icon=":material/campaign:")
 
 
 tenant = ui.tenant_id()
@@ -187,7 +188,7 @@ problems = validate_template(body) if body else ["No message yet"]
 if problems:
     st.error("Write the message on the Compose page first: " + "; ".join(problems) + ".",
              icon=":material/edit_note:")
-    st.page_link("pages/compose.py", label="Go to Compose", icon=":material/edit_note:")
+    st.page_link("views/compose.py", label="Go to Compose", icon=":material/edit_note:")
 else:
     message_summary(body)
     st.caption(f"{count_segments(body).encoding} template · shortcodes are filled for each recipient")

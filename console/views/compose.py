@@ -46,7 +46,7 @@ def editor(tenant: int) -> str:
         "Shortcode", list(SHORTCODES), key="cmp_shortcode",
         format_func=lambda code: f"{{{code}}} — {SHORTCODES[code]}",
     )
-    button.button("Insert", icon=":material/add:", on_click=insert_shortcode, width="stretch")
+    button.button("Insert", icon=":material/add:", on_click=insert_shortcode, width="stretch", key="cmp_insert")
     ui.keep("cmp_template", "cmp_body")
     st.session_state[ui.MESSAGE] = body
     return body
@@ -57,7 +57,8 @@ def save_form(tenant: int, body: str) -> None:
         name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
         ui.remember("cmp_name", "")
         name = name_col.text_input("Template name", key="cmp_name", placeholder="e.g. Win-back, spring")
-        saved = button_col.form_submit_button("Save template", icon=":material/save:", width="stretch")
+        saved = button_col.form_submit_button("Save template", icon=":material/save:", width="stretch",
+                                              key="cmp_save")
     ui.keep("cmp_name")
     if saved:
         template = ui.attempt("saving the template", lambda: template_store.save(ui.ledger(), tenant, name, body))
@@ -84,7 +85,7 @@ def live_preview(tenant: int, body: str) -> None:
     every = [count_segments(render(body, row, company)) for row in preview.sample.to_dict("records")]
     first = every[0]
     per_message = sum(c.segments for c in every) / len(every)
-    cols = st.columns(4)
+    cols = st.columns(2) + st.columns(2)
     cols[0].metric("Encoding", first.encoding, border=True,
                    help="GSM-7 fits 160 characters per SMS; one emoji or accented letter outside it "
                         "switches the whole message to UCS-2 (70 per SMS).")

@@ -1,5 +1,0 @@
-"""logs page."""
-
-import streamlit as st
-
-st.title("logs")

@@ -1,5 +1,0 @@
-"""settings page."""
-
-import streamlit as st
-
-st.title("settings")

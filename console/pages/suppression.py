@@ -1,5 +1,0 @@
-"""suppression page."""
-
-import streamlit as st
-
-st.title("suppression")

@@ -1,0 +1,72 @@
+"""Delivery log: one row per recipient of a campaign, filtered by status, error code and phone, with CSV export."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from console import ui
+from orchestration.sender import campaigns
+from orchestration.sender.manual import normalize_phone
+from orchestration.sender.reports import RECIPIENT_STATES, delivery_log, status
+
+ROWS_SHOWN = 1000
+COLUMNS = {
+    "recipient_id": "#",
+    "phone_e164": "Phone",
+    "full_name": "Name",
+    "state": "Status",
+    "attempts": "Attempts",
+    "last_error_code": "Error code",
+    "last_error_message": "Error",
+    "skip_reason": "Skipped because",
+    "message_sid": "Message SID",
+    "segments": "Segments",
+    "sent_at": "Sent at (UTC)",
+    "body": "Message",
+}
+
+
+def filtered_log(tenant: int, campaign_id: int, state: str | None, code: str | None, phone: str) -> pd.DataFrame:
+    exact = normalize_phone(phone, ui.region(tenant)) if phone.strip() else None
+    narrowed_here = bool(code) or (bool(phone.strip()) and exact is None)  # filters the ledger query lacks
+    frame = delivery_log(ui.ledger(), tenant, campaign_id, state=state, phone=exact,
+                         limit=1_000_000 if narrowed_here else ROWS_SHOWN)
+    if code:
+        frame = frame[frame["last_error_code"].astype("string") == code]
+    if phone.strip() and exact is None:
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        frame = frame[frame["phone_e164"].str.contains(digits or phone.strip(), regex=False)]
+    return frame.head(ROWS_SHOWN)
+
+
+tenant = ui.tenant_id()
+ui.page_header("Delivery log", "Who got the message, who did not, and why.")
+found = ui.attempt("listing the campaigns", lambda: campaigns.list_campaigns(ui.ledger(), tenant))
+if found is not None and not found:
+    st.info("No campaigns yet: the log fills in as soon as something is sent.", icon=":material/receipt_long:")
+elif found:
+    by_id = {c.campaign_id: c for c in found}
+    if st.session_state.get("campaign_selected") not in by_id:
+        st.session_state["campaign_selected"] = found[0].campaign_id
+    chosen = st.selectbox("Campaign", list(by_id), key="campaign_selected",
+                          format_func=lambda i: f"#{i} · {by_id[i].name} ({by_id[i].state})")
+    codes = ui.attempt("reading the error codes", lambda: list(status(ui.ledger(), tenant, chosen).error_codes))
+    cols = st.columns([1, 1, 2])
+    state = cols[0].selectbox("Status", [None, *RECIPIENT_STATES], key="log_state",
+                              format_func=lambda s: "All" if s is None else s.capitalize())
+    code = cols[1].selectbox("Error code", [None, *(codes or [])], key="log_code",
+                             format_func=lambda c: "All" if c is None else c)
+    phone = cols[2].text_input("Phone", key="log_phone", placeholder="Search a number, e.g. +1555 or 0100")
+    log = ui.attempt("reading the delivery log", lambda: filtered_log(tenant, chosen, state, code, phone))
+    if log is not None:
+        shown = log[[c for c in COLUMNS if c in log.columns]].rename(columns=COLUMNS)
+        st.caption(f"{ui.number(len(shown))} recipients shown" + (" (the first 1,000)" if len(shown) ==
+                                                                     ROWS_SHOWN else ""))
+        st.dataframe(shown, hide_index=True, width="stretch", height=420)
+    st.download_button(
+        "Download the whole log (CSV)", data=lambda: ui.delivery_log_csv(tenant, chosen),
+        file_name=f"campaign-{chosen}-delivery-log.csv", mime="text/csv", icon=":material/download:",
+        key="log_download", help="Same file as `bkntc-sms logs export`; cells that would run as spreadsheet "
+                                 "formulas are escaped.",
+    )

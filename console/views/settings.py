@@ -1,0 +1,115 @@
+"""Settings: the tenant's Twilio credentials (the auth token is write-only), sender, region, rate and retries."""
+
+from __future__ import annotations
+
+import phonenumbers
+import streamlit as st
+
+from console import ui
+from orchestration.errors import UserError
+from orchestration.tenants import (
+    TokenCipher,
+    TwilioCredentials,
+    get_settings,
+    load_twilio,
+    save_twilio,
+    twilio_summary,
+    update_settings,
+)
+from orchestration.tenants.twilio_client import check_credentials
+
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+def save_credentials(tenant: int, values: dict[str, str]) -> None:
+    """Store the credentials; an empty token field keeps the stored token (it is never shown back)."""
+    cipher = TokenCipher.for_home(ui.home())
+    token = values["auth_token"].strip()
+    if not token:
+        if twilio_summary(ui.ledger(), tenant) is None:
+            raise UserError("Enter the auth token (it is stored encrypted and never shown again).")
+        token = load_twilio(ui.ledger(), tenant, cipher).auth_token
+    credentials = TwilioCredentials(
+        account_sid=values["account_sid"].strip(),
+        auth_token=token,
+        from_number=values["from_number"].strip() or None,
+        messaging_service_sid=values["messaging_service_sid"].strip() or None,
+        api_base_url=values["api_base_url"].strip() or None,
+    )
+    save_twilio(ui.ledger(), tenant, credentials, cipher)
+
+
+def credentials_form(tenant: int) -> None:
+    summary = twilio_summary(ui.ledger(), tenant)
+    st.subheader("Twilio credentials")
+    if summary:
+        st.caption(f"Saved {summary.updated_at[:16].replace('T', ' ')} UTC. The auth token is stored encrypted "
+                   "and is never shown; leave it empty to keep it.")
+    else:
+        st.caption("Not set yet: messages cannot be sent until they are.")
+    with st.form("set_credentials", clear_on_submit=False):
+        values = {
+            "account_sid": st.text_input("Account SID", value=summary.account_sid if summary else "",
+                                         placeholder="AC…"),
+            "auth_token": st.text_input("Auth token", type="password", value="",
+                                        placeholder="•••••••• (saved)" if summary else "Paste the auth token"),
+            "from_number": st.text_input("Sender number", value=(summary.from_number or "") if summary else "",
+                                         placeholder="+15550100000"),
+            "messaging_service_sid": st.text_input(
+                "Messaging Service SID (optional)",
+                value=(summary.messaging_service_sid or "") if summary else "", placeholder="MG…",
+                help="Twilio picks the sender from the service's pool; give a number, a service, or both."),
+            "api_base_url": st.text_input(
+                "API base URL (advanced)", value=(summary.api_base_url or "") if summary else "",
+                placeholder="https://api.twilio.com",
+                help="Leave empty for the real Twilio. A local URL points at the simulator."),
+        }
+        if st.form_submit_button("Save credentials", icon=":material/key:", type="primary", key="set_save_credentials"):
+            if ui.attempt("saving the credentials", lambda: save_credentials(tenant, values) or True):
+                ui.clear_reads()
+                st.success("Credentials saved.", icon=":material/check_circle:")
+    if st.button("Check credentials", icon=":material/verified_user:", key="set_check"):
+        def check() -> None:
+            credentials = load_twilio(ui.ledger(), tenant, TokenCipher.for_home(ui.home()))
+            with st.spinner("Asking Twilio…"):
+                answer = check_credentials(credentials)
+            (st.success if answer.works else st.error)(answer.message + ".", icon=(
+                ":material/check_circle:" if answer.works else ":material/error:"))
+        ui.attempt("checking the credentials", check)
+
+
+def sending_form(tenant: int) -> None:
+    current = get_settings(ui.ledger(), tenant)
+    st.subheader("Sending")
+    with st.form("set_sending"):
+        name = st.text_input("Business name", value=current.name)
+        region = st.selectbox("Default phone region", REGIONS, index=REGIONS.index(current.default_region),
+                              help="Numbers written without a country code are read as this country's.")
+        rate = st.number_input("Rate limit (messages per second)", min_value=0.1, max_value=1000.0,
+                               value=float(current.rate_limit_per_s), step=1.0,
+                               help="A long code sends about 1/s, toll-free 3/s, a short code 100/s.")
+        st.markdown("**Retries**")
+        cols = st.columns(3)
+        attempts = cols[0].number_input("Attempts per recipient", min_value=1, max_value=20,
+                                        value=int(current.max_attempts), step=1)
+        base = cols[1].number_input("First retry after (s)", min_value=1.0, max_value=86_400.0,
+                                    value=float(current.retry_base_seconds), step=30.0,
+                                    help="Each further retry waits twice as long.")
+        streak = cols[2].number_input("Pause after failures in a row", min_value=1, max_value=100_000,
+                                      value=int(current.failure_streak_pause), step=1)
+        if st.form_submit_button("Save settings", icon=":material/save:", type="primary", key="set_save_settings"):
+            saved = ui.attempt("saving the settings", lambda: update_settings(
+                ui.ledger(), tenant, name=name, default_region=region, rate_limit_per_s=rate,
+                max_attempts=int(attempts), retry_base_seconds=base, failure_streak_pause=int(streak)))
+            if saved is not None:
+                ui.clear_reads()
+                st.success("Settings saved.", icon=":material/check_circle:")
+
+
+tenant = ui.tenant_id()
+ui.page_header("Settings", f"How {ui.tenant_label(tenant, get_settings(ui.ledger(), tenant).name)} sends.")
+left, right = st.columns(2, gap="large")
+with left:
+    ui.attempt("reading the credentials", lambda: credentials_form(tenant))
+with right:
+    ui.attempt("reading the settings", lambda: sending_form(tenant))

@@ -1,0 +1,362 @@
+"""The Streamlit console, page by page (AppTest): it shows the core's figures, acts through the core's API,
+turns bad input into one message, and keeps every tenant to itself."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from streamlit.testing.v1 import AppTest
+
+from console import ui
+from orchestration.audiences import AudienceQuery, filter_options, preview
+from orchestration.cli import main
+from orchestration.config import Home
+from orchestration.ledger import Ledger
+from orchestration.ledger.suppression import SuppressionList
+from orchestration.messages import templates
+from orchestration.sender import campaigns
+from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from orchestration.source.folder import SnapshotFolder
+from orchestration.source.synthetic import as_of_default, generate, write_snapshot
+from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
+from orchestration.warehouse import Warehouse
+from orchestration.warehouse.sync import sync
+
+APP = Path(__file__).resolve().parents[1] / "console" / "app.py"
+PAGES = ("audience", "compose", "send", "campaigns", "logs", "suppression", "settings")
+TENANTS = (1, 2)
+MESSAGE = "Hi {customer_first_name}, see you soon at {company_name}!"
+
+
+# --- a small two-tenant demo home ------------------------------------------------------------------
+
+
+def build_demo_home(root: Path, customers: int = 400) -> Home:
+    """Synthetic Booknetic data for two tenants, synced into `root`'s warehouse; an empty ledger."""
+    home = Home.resolve(root).ensure()
+    source = root.parent / f"{root.name}-source"
+    as_of = as_of_default()
+    write_snapshot(generate(customers, len(TENANTS), seed=11, as_of=as_of), source)
+    sync(SnapshotFolder(source), Warehouse(home.warehouse), as_of)
+    Ledger(home.ledger)
+    return home
+
+
+def point_tenants_at(home: Home, base_url: str) -> None:
+    """Both tenants send with the simulator's demo account."""
+    ledger, cipher = Ledger(home.ledger), TokenCipher.for_home(home)
+    for tenant in TENANTS:
+        credentials = TwilioCredentials(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, from_number=f"+1555010000{tenant}",
+                                        api_base_url=base_url)
+        save_twilio(ledger, tenant, credentials, cipher)
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory) -> Home:
+    return build_demo_home(tmp_path_factory.mktemp("console") / "home")
+
+
+@pytest.fixture
+def demo(demo_template, tmp_path, monkeypatch) -> Home:
+    """A private copy of the demo home, exported as BKNTC_SMS_HOME."""
+    shutil.copytree(demo_template.root, tmp_path / "home")
+    monkeypatch.setenv("BKNTC_SMS_HOME", str(tmp_path / "home"))
+    return Home.resolve(tmp_path / "home")
+
+
+@pytest.fixture
+def sending(demo, simulator) -> Home:
+    point_tenants_at(demo, simulator.base_url)
+    return demo
+
+
+def open_page(page: str, tenant: int = 1, **state) -> AppTest:
+    """The console on `page` for `tenant`, after a first run of the app (as a browser would load it)."""
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.session_state["tenant_id"] = tenant
+    for key, value in state.items():
+        app.session_state[key] = value
+    app.run()
+    if page != "audience":
+        app.switch_page(f"views/{page}.py").run()
+    return app
+
+
+def texts(app: AppTest) -> str:
+    """Everything the page shows as text, for "does not show" checks."""
+    return repr(app._tree) + "".join(str(frame.value.to_dict()) for frame in app.dataframe)
+
+
+def no_failures(app: AppTest) -> bool:
+    return not app.exception and not [e for e in app.error]
+
+
+def make_campaign(home: Home, tenant: int, name: str) -> campaigns.Campaign:
+    ledger, warehouse = Ledger(home.ledger), Warehouse(home.warehouse)
+    draft = campaigns.create_campaign(ledger, tenant, name, MESSAGE, AudienceQuery(tenant, "first_time"))
+    return campaigns.launch(ledger, warehouse, tenant, draft.campaign_id)
+
+
+# --- every page ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_without_an_error(sending, page):
+    app = open_page(page, **{ui.MESSAGE: MESSAGE})
+    assert no_failures(app), [e.value for e in app.error] + [e.value for e in app.exception]
+    assert app.title[0].value
+    assert app.sidebar.selectbox(key="tenant_id").value == 1
+
+
+def test_sidebar_says_the_simulator_receives_everything(sending):
+    app = open_page("audience")
+    assert any("nothing leaves this machine" in h.proto.body for h in app.sidebar.get("html"))
+
+
+# --- audience --------------------------------------------------------------------------------------
+
+
+def test_audience_page_shows_the_segment_catalog_and_the_tenants_filters(demo):
+    app = open_page("audience")
+    options = filter_options(Warehouse(demo.warehouse), 1)
+    assert app.selectbox(key="aud_segment").options[:2] == ["Recent bookers", "Upcoming appointments"]
+    assert app.multiselect(key="aud_services").options == list(options.services["name"])
+    assert app.multiselect(key="aud_locations").options == list(options.locations["name"])
+    assert app.segmented_control(key="aud_param_recent_bookers").options == ["7 days", "30 days", "90 days",
+                                                                             "Custom…"]
+
+
+def test_audience_count_matches_the_preview_for_the_chosen_filters(demo):
+    options = filter_options(Warehouse(demo.warehouse), 1)
+    service = int(options.services["service_id"].iloc[0])
+    app = open_page("audience")
+    app.selectbox(key="aud_segment").set_value("lapsed").run()
+    app.segmented_control(key="aud_param_lapsed").set_value("180 days").run()
+    app.multiselect(key="aud_services").set_value([service]).run()
+    expected = preview(Warehouse(demo.warehouse), Ledger(demo.ledger),
+                       AudienceQuery(1, "lapsed", days=180, service_ids=(service,), exclude_suppressed=True))
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["Recipients"] == f"{expected.count:,}"
+    assert shown["Excluded"] == f"{sum(expected.excluded.values()):,}"
+
+
+def test_audience_custom_window_is_used_for_the_count(demo):
+    app = open_page("audience")
+    app.segmented_control(key="aud_param_recent_bookers").set_value("Custom…").run()
+    app.number_input(key="aud_custom_recent_bookers").set_value(45).run()
+    expected = preview(Warehouse(demo.warehouse), Ledger(demo.ledger),
+                       AudienceQuery(1, "recent_bookers", days=45, exclude_suppressed=True))
+    assert {m.label: m.value for m in app.metric}["Recipients"] == f"{expected.count:,}"
+
+
+# --- compose ---------------------------------------------------------------------------------------
+
+
+def test_compose_shows_an_unknown_shortcode_as_an_error(demo):
+    app = open_page("compose")
+    app.text_area(key="cmp_body").set_value("Hi {customer_nickname}!").run()
+    assert len(app.error) == 1
+    assert "Unknown shortcode(s): {customer_nickname}" in app.error[0].value
+    assert not app.metric  # no preview, no cost for a message that cannot be sent
+
+
+def test_compose_renders_the_message_for_real_recipients_with_its_cost(demo):
+    app = open_page("compose")
+    app.text_area(key="cmp_body").set_value("Hi {customer_first_name}!").run()
+    first = preview(Warehouse(demo.warehouse), None, AudienceQuery(1, "recent_bookers", exclude_suppressed=False))
+    assert no_failures(app)
+    assert f"Hi {first.sample['first_name'].iloc[0]}!" in [t.value for t in app.text]
+    assert {m.label for m in app.metric} >= {"Encoding", "Characters", "SMS per message", "Campaign total (est.)"}
+
+
+def test_compose_inserts_a_shortcode_and_saves_the_template(demo):
+    app = open_page("compose")
+    app.text_area(key="cmp_body").set_value("Hello").run()
+    app.selectbox(key="cmp_shortcode").set_value("customer_name").run()
+    app.button(key="cmp_insert").click().run()
+    assert app.text_area(key="cmp_body").value == "Hello {customer_name}"
+    app.text_input(key="cmp_name").set_value("Greeting").run()
+    app.button(key="cmp_save").click().run()
+    assert [t.body for t in templates.list_templates(Ledger(demo.ledger), 1)] == ["Hello {customer_name}"]
+
+
+# --- send ------------------------------------------------------------------------------------------
+
+
+def test_test_send_reaches_the_simulator(sending, simulator):
+    app = open_page("send", **{ui.MESSAGE: MESSAGE})
+    app.text_input(key="snd_test_to").set_value("+15550104321").run()
+    app.button(key="snd_test_send").click().run()
+    assert no_failures(app)
+    assert "Test message sent to +15550104321" in app.success[0].value
+    [message] = simulator.accepted("+15550104321")
+    assert message["body"].startswith("Hi ") and "{" not in message["body"]
+
+
+def test_test_send_to_an_invalid_number_shows_one_error_and_sends_nothing(sending, simulator):
+    app = open_page("send", **{ui.MESSAGE: MESSAGE})
+    app.text_input(key="snd_test_to").set_value("not a phone").run()
+    app.button(key="snd_test_send").click().run()
+    assert [e.value for e in app.error] == ["Not a valid phone number (region US): 'not a phone'."]
+    assert not app.exception
+    assert campaigns.list_campaigns(Ledger(sending.ledger), 1) == []
+    assert simulator.accepted() == []
+
+
+def test_send_page_refuses_an_empty_message(sending):
+    app = open_page("send", **{ui.MESSAGE: "   "})
+    assert len(app.error) == 1 and "The message is empty" in app.error[0].value
+    assert not app.button
+
+
+def test_manual_send_from_a_csv_in_the_wrong_shape_shows_one_error(sending):
+    app = open_page("send", **{ui.MESSAGE: MESSAGE})
+    app.segmented_control(key="snd_manual_source").set_value("CSV file").run()
+    app.file_uploader(key="snd_manual_csv").upload("people.csv", b"email\nana@example.com\n", "text/csv").run()
+    app.button(key="snd_manual_review").click().run()
+    assert len(app.error) == 1 and "no phone column" in app.error[0].value
+    assert campaigns.list_campaigns(Ledger(sending.ledger), 1) == []
+
+
+def test_campaign_send_asks_for_confirmation_with_recipients_and_segments(sending):
+    app = open_page("audience")
+    app.selectbox(key="aud_segment").set_value("first_time").run()
+    app.session_state[ui.MESSAGE] = MESSAGE
+    app.switch_page("views/send.py").run()
+    app.radio(key="snd_campaign_when").set_value("queue").run()
+    app.button(key="snd_campaign_review").click().run()
+    expected = preview(Warehouse(sending.warehouse), Ledger(sending.ledger),
+                       AudienceQuery(1, "first_time", exclude_suppressed=True))
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["Recipients"] == f"{expected.count:,} recipients"
+    assert int(shown["SMS segments (billed)"].replace(",", "")) >= expected.count
+    assert campaigns.list_campaigns(Ledger(sending.ledger), 1) == []  # nothing goes out before confirming
+    app.button(key="snd_campaign_confirm").click().run()
+    [campaign] = campaigns.list_campaigns(Ledger(sending.ledger), 1)
+    assert (campaign.state, campaign.recipient_count) == ("queued", expected.count)
+
+
+# --- campaigns -------------------------------------------------------------------------------------
+
+
+def test_pause_and_resume_change_the_campaign_state(sending):
+    campaign = make_campaign(sending, 1, "Spring")
+    ledger = Ledger(sending.ledger)
+    app = open_page("campaigns")
+    app.button(key=f"cmp_pause_{campaign.campaign_id}").click().run()
+    assert campaigns.get_campaign(ledger, 1, campaign.campaign_id).state == "paused"
+    assert app.button(key=f"cmp_resume_{campaign.campaign_id}").disabled is False
+    app.button(key=f"cmp_resume_{campaign.campaign_id}").click().run()
+    assert campaigns.get_campaign(ledger, 1, campaign.campaign_id).state != "paused"
+
+
+def test_campaigns_page_shows_live_progress_figures(sending):
+    make_campaign(sending, 1, "Spring")
+    app = open_page("campaigns")
+    shown = {m.label for m in app.metric}
+    assert shown >= {"Total", "Sent", "Failed", "Pending", "Skipped", "Send rate", "Time left", "Attempts"}
+    assert app.get("progress")
+
+
+def test_a_completed_campaign_cannot_be_paused_again(sending):
+    campaign = make_campaign(sending, 1, "Spring")
+    campaigns.cancel(Ledger(sending.ledger), 1, campaign.campaign_id)
+    app = open_page("campaigns")
+    assert app.button(key=f"cmp_pause_{campaign.campaign_id}").disabled
+
+
+# --- logs ------------------------------------------------------------------------------------------
+
+
+def test_log_download_is_the_same_file_as_the_cli_export(sending, tmp_path):
+    open_page("send", **{ui.MESSAGE: "=HYPERLINK(\"x\") {customer_first_name}"}).text_input(
+        key="snd_test_to").set_value("+15550104321").run().button(key="snd_test_send").click().run()
+    [campaign] = campaigns.list_campaigns(Ledger(sending.ledger), 1)
+    app = open_page("logs")
+    assert app.get("download_button")
+    out = tmp_path / "cli.csv"
+    result = CliRunner().invoke(main, ["logs", "export", str(campaign.campaign_id), "--tenant", "1",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert ui.delivery_log_csv(1, campaign.campaign_id) == out.read_bytes()
+    assert b"'=HYPERLINK" in out.read_bytes()
+
+
+def test_log_filters_by_status(sending):
+    campaign = make_campaign(sending, 1, "Spring")
+    app = open_page("logs")
+    app.selectbox(key="log_state").set_value("sent").run()
+    assert app.dataframe[0].value.empty
+    app.selectbox(key="log_state").set_value("pending").run()
+    assert len(app.dataframe[0].value) == campaign.recipient_count
+
+
+# --- suppression -----------------------------------------------------------------------------------
+
+
+def test_suppression_import_reports_added_duplicates_and_invalid(demo):
+    app = open_page("suppression")
+    app.file_uploader(key="sup_import_file").upload(
+        "stop.csv", b"phone\n+15550100001\n+15550100001\nnot-a-number\n+15550100002\n", "text/csv").run()
+    app.button(key="sup_import").click().run()
+    shown = {m.label: m.value for m in app.metric}
+    assert shown == {"Added": "2", "Duplicates": "1", "Invalid": "1"}
+    assert SuppressionList(Ledger(demo.ledger), 1).numbers() == ["+15550100001", "+15550100002"]
+
+
+def test_suppression_add_of_an_invalid_number_shows_one_error_and_keeps_the_list(demo):
+    app = open_page("suppression")
+    app.text_input(key="sup_add_phone").set_value("12").run()
+    app.button(key="sup_add").click().run()
+    assert len(app.error) == 1 and "not a valid phone number" in app.error[0].value
+    assert SuppressionList(Ledger(demo.ledger), 1).count() == 0
+
+
+def test_suppression_add_then_search_finds_the_number(demo):
+    app = open_page("suppression")
+    app.text_input(key="sup_add_phone").set_value("+1 555 010 0009").run()
+    app.button(key="sup_add").click().run()
+    app.text_input(key="sup_search").set_value("0100009").run()
+    assert list(app.dataframe[0].value["Phone"]) == ["+15550100009"]
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+
+def test_settings_never_show_the_auth_token(sending):
+    app = open_page("settings")
+    assert DEMO_AUTH_TOKEN not in texts(app)
+    assert all(t.value != DEMO_AUTH_TOKEN for t in app.text_input)
+
+
+def test_check_credentials_reports_in_words(sending):
+    app = open_page("settings")
+    app.button(key="set_check").click().run()
+    assert app.success and app.success[0].value.startswith("Credentials work")
+
+
+def test_settings_refuse_an_invalid_account_sid_and_keep_the_saved_credentials(sending):
+    app = open_page("settings")
+    app.text_input[0].set_value("AC-not-a-sid").run()
+    app.button(key="set_save_credentials").click().run()
+    assert len(app.error) == 1 and "Account SID" in app.error[0].value
+    assert DEMO_ACCOUNT_SID in texts(open_page("settings"))
+
+
+# --- tenants ---------------------------------------------------------------------------------------
+
+
+def test_tenant_pages_show_nothing_of_another_tenant(sending):
+    ledger = Ledger(sending.ledger)
+    SuppressionList(ledger, 2).add("+15550109999", reason="tenant two only")
+    templates.save(ledger, 2, "Tenant two template", "Hello from two")
+    make_campaign(sending, 2, "Tenant two campaign")
+    two = preview(Warehouse(sending.warehouse), None, AudienceQuery(2, "all_customers"), sample=50).sample
+    for page in PAGES:
+        shown = texts(open_page(page, **{ui.MESSAGE: MESSAGE}))
+        for marker in ("+15550109999", "tenant two only", "Tenant two template", "Tenant two campaign",
+                       *two["phone_e164"].head(20)):
+            assert marker not in shown, (page, marker)
