@@ -17,7 +17,6 @@ from openapi_schema_validator import OAS30Validator
 from twilio.base.exceptions import TwilioRestException
 
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM, Simulator
-from orchestration.simulator.segments import count_segments
 from orchestration.simulator.spec import contract
 from orchestration.tenants.credentials import TwilioCredentials
 from orchestration.tenants.twilio_client import twilio_client
@@ -228,11 +227,6 @@ def test_create_fetch_list_and_account_validate_against_the_spec(simulator):
     validator(schema=contract().list_response).validate(listed)
     validator("api.v2010.account").validate(account)
     assert set(account) == set(contract().account_properties)
-
-
-def test_num_segments_counts_gsm7_and_ucs2():
-    assert [count_segments("a" * 160), count_segments("a" * 161), count_segments("€" * 80)] == [1, 2, 1]
-    assert [count_segments("✓" * 70), count_segments("✓" * 71), count_segments("")] == [1, 2, 0]
 
 
 def test_accepted_messages_are_readable_and_resettable_over_http(simulator):

@@ -15,8 +15,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from orchestration.messages.segments import count_segments
 from orchestration.simulator.faults import Faults, error_body
-from orchestration.simulator.segments import count_segments
 from orchestration.simulator.spec import schema_problems
 from orchestration.simulator.store import MessageQuery, MessageStore
 
@@ -238,7 +238,7 @@ class MessagesApi:
         uri = f"{API}/Accounts/{account_sid}/Messages/{sid}.json"
         return {
             "body": one.get("Body", ""),
-            "num_segments": str(count_segments(one.get("Body", "")) or 1),
+            "num_segments": str(count_segments(one.get("Body", "")).segments or 1),
             "direction": "outbound-api",
             "from": one.get("From"),
             "to": one["To"],
