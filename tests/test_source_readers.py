@@ -113,6 +113,13 @@ def test_options_keep_only_booknetic_rows(csv_folder, tables):
     assert names and all(name.startswith("bkntc_") for name in names)
 
 
+def test_rewriting_a_snapshot_in_another_format_replaces_the_old_one(tmp_path):
+    write_snapshot(generate(40, 2, seed=1, as_of=AS_OF), tmp_path, fmt="csv")
+    write_snapshot(generate(40, 0, seed=2, as_of=AS_OF), tmp_path, fmt="parquet")
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".parquet"] * 7
+    assert "tenants" not in open_source(str(tmp_path)).tables()
+
+
 def test_a_single_site_folder_has_no_tenants_table(tmp_path):
     write_snapshot(generate(40, 0, seed=1, as_of=AS_OF), tmp_path)
     assert "tenants" not in open_source(str(tmp_path)).tables()
@@ -178,9 +185,10 @@ def test_a_value_that_is_not_a_number_names_the_file_and_column(tmp_path):
         open_source(str(tmp_path)).read_table("services")
 
 
-def test_an_unreachable_mysql_host_is_a_user_error():
+@pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
+def test_an_unreachable_mysql_host_is_a_user_error(scheme):
     with pytest.raises(UserError, match=r"^cannot reach MySQL/MariaDB at 127\.0\.0\.1:33099"):
-        open_source("mysql://bkntc:secret@127.0.0.1:33099/booknetic")
+        open_source(f"{scheme}://bkntc:secret@127.0.0.1:33099/booknetic")
 
 
 @pytest.mark.mariadb

@@ -250,3 +250,9 @@ def test_demo_data_command_with_a_bad_as_of_fails_in_one_line(tmp_path):
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == ["Error: --as-of 'yesterday' is not an ISO-8601 date/time "
                                                   "(e.g. 2025-06-01T12:00:00Z)"]
+
+
+def test_demo_data_command_without_a_destination_fails_in_one_line():
+    result = CliRunner().invoke(main, ["demo-data"])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == ["Error: say where the data goes: --out DIR and/or --mysql URL"]

@@ -252,6 +252,9 @@ class CampaignRun:
     def _wait_for_due(self, campaign: Campaign) -> bool:
         """Nothing due now: complete the campaign, or sleep a little towards the next retry (False: stop)."""
         with self.ledger.write() as con:
+            fresh = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
+            if fresh.state != "sending":  # paused or cancelled meanwhile: the loop reports it
+                return True
             left = con.execute(load_sql("sender/unfinished.sql"), {"campaign_id": self.campaign_id}).fetchone()
             if left["pending"] == 0 and left["sending"] == 0:
                 self.summary.stopped = transition(con, self.tenant_id, self.campaign_id, "complete").state

@@ -396,7 +396,10 @@ def write_csv(table: pa.Table, path: Path) -> None:
 
 def write_snapshot(tables: dict[str, pa.Table], out_dir: str | os.PathLike[str], fmt: str = "csv",
                    prefix: str = "wp_") -> list[Path]:
-    """Write each table as `{prefix}bkntc_<table>.<fmt>` (options as `{prefix}options`); each file appears whole."""
+    """Write each table as `{prefix}bkntc_<table>.<fmt>` (options as `{prefix}options`); each file appears whole.
+
+    Booknetic files of this prefix that the new snapshot does not contain are removed, so the folder reads as it.
+    """
     if fmt not in ("csv", "parquet"):
         raise UserError(f"unknown snapshot format {fmt!r}: use csv or parquet")
     folder = Path(out_dir)
@@ -418,6 +421,11 @@ def write_snapshot(tables: dict[str, pa.Table], out_dir: str | os.PathLike[str],
         finally:
             Path(temporary).unlink(missing_ok=True)
         written.append(path)
+    for spec in TABLES.values():  # an earlier snapshot's other format or extra table would shadow this one
+        for suffix in (".csv", ".parquet"):
+            stale = folder / f"{spec.table_name(prefix)}{suffix}"
+            if stale not in written:
+                stale.unlink(missing_ok=True)
     return written
 
 

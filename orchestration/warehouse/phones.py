@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 
 import phonenumbers
@@ -14,6 +15,7 @@ OK, NO_PHONE, INVALID_PHONE = "ok", "no_phone", "invalid_phone"
 
 # Below this many distinct (region, phone) pairs a worker pool costs more than it saves.
 _PARALLEL_THRESHOLD = 100_000
+_CANONICAL = re.compile(r"\+[1-9][0-9]{6,14}")
 _CHUNK = 50_000
 
 
@@ -26,12 +28,31 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> tuple[str 
     text = (raw or "").strip()
     if not text:
         return None, NO_PHONE
+    if _CANONICAL.match(text) and _valid_canonical(text):
+        return text, OK
     parsed = _valid(text, region)
     if parsed is None and text[0].isdigit():
         parsed = _valid("+" + text, region)
     if parsed is None:
         return None, INVALID_PHONE
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), OK
+
+
+def _valid_canonical(text: str) -> bool:
+    """Fast path for input already written as E.164 (most Booknetic numbers): skips `parse`, ~6x cheaper.
+
+    Only a valid answer is trusted; anything else goes through the full parse (national prefixes, odd forms).
+    """
+    digits = text[1:]
+    for length in (1, 2, 3):
+        country_code = int(digits[:length])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[length:]
+            if not national or national[0] == "0":
+                return False
+            number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+            return phonenumbers.is_valid_number(number)
+    return False
 
 
 def _valid(text: str, region: str) -> phonenumbers.PhoneNumber | None:
