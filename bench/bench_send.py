@@ -167,7 +167,7 @@ def pause_latency(root: Path, rate: float) -> str:
             "SELECT count(*) FROM attempts WHERE campaign_id = ? AND started_at > ?", (campaign.campaign_id, paused_at)
         ).fetchone()[0]
     label = f"{rate:g} msg/s" if rate else "no rate limit"
-    return (f"| pause latency at {label} | run stopped {stopped:.2f} s after pause; {after} messages started "
+    return (f"| pause latency at {label} | run stopped {stopped:.2f} s after pause; {after} messages claimed "
             f"after the pause | <= 1 s |")  # fmt: skip
 
 

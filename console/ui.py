@@ -159,12 +159,13 @@ def _tenants(warehouse_path: str, ledger_path: str) -> list[tuple[int, str]]:
     ledger_ = _ledger_at(ledger_path)
     with ledger_.read() as con:
         ids.update(int(r[0]) for r in con.execute(load_sql("sender/tenant_ids.sql")).fetchall())
-    return [(t, get_settings(ledger_, t).name) for t in sorted(ids or {0})]
+    return [(t, get_settings(ledger_, t).name or _company(warehouse_path, t).get("name", ""))
+            for t in sorted(ids or {0})]
 
 
 def tenant_label(tenant: int, name: str) -> str:
     if name:
-        return f"{name} (tenant {tenant})"
+        return name if tenant == 0 else f"{name} · tenant {tenant}"
     return "This site" if tenant == 0 else f"Tenant {tenant}"
 
 

@@ -364,6 +364,8 @@ def test_tenant_pages_show_nothing_of_another_tenant(sending):
     SuppressionList(ledger, 2).add("+14155559999", reason="tenant two only")
     templates.save(ledger, 2, "Tenant two template", "Hello from two")
     make_campaign(sending, 2, "Tenant two campaign")
+    make_campaign(sending, 1, "Tenant one campaign")
+    assert "Tenant one campaign" in texts(open_page("campaigns"))  # the check below sees what a page shows
     two = preview(Warehouse(sending.warehouse), None, AudienceQuery(2, "all_customers"), sample=50).sample
     for page in PAGES:
         shown = texts(open_page(page, **{ui.MESSAGE: MESSAGE}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pyarrow as pa
 import pytest
 
@@ -20,6 +21,9 @@ MESSY = [
     ("447911123456", "US", "+447911123456", "ok"),
     ("+44 20 7946 0958", "US", "+442079460958", "ok"),
     ("+49 30 12345678", "US", "+493012345678", "ok"),
+    ("+4402079460958", "US", "+442079460958", "ok"),
+    ("+390612345678", "US", "+390612345678", "ok"),
+    ("+74951234567", "US", "+74951234567", "ok"),
     ("030 12345678", "DE", "+493012345678", "ok"),
     ("0151 23456789", "DE", "+4915123456789", "ok"),
     ("", "US", None, "no_phone"),
@@ -62,3 +66,14 @@ def test_normalize_distinct_gives_the_same_answers_with_a_worker_pool(monkeypatc
     distinct = pa.table({"region": [r for _, r, _, _ in MESSY], "phone": [p for p, _, _, _ in MESSY]})
     result = normalize_distinct(distinct, workers=2)
     assert result.column("phone_e164").to_pylist() == [e164 for _, _, e164, _ in MESSY]
+
+
+def test_every_regions_example_numbers_in_e164_normalize_to_themselves():
+    examples = [
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
+        if (number := phonenumbers.example_number_for_type(region, kind)) is not None
+    ]
+    assert len(examples) > 300
+    assert [normalize_phone(e164) for e164 in examples] == [(e164, "ok") for e164 in examples]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from orchestration.audiences import SEGMENTS, AudienceQuery, recipients
+from orchestration.audiences import SEGMENTS, AudienceQuery, materialize_segments, recipients
 from orchestration.sqlfiles import load_sql
 from orchestration.warehouse import Warehouse
 
@@ -374,3 +374,56 @@ def test_all_customers_of_one_tenant_carry_that_tenants_names_and_phones(two_ten
 def test_anchor_details_come_from_the_tenants_own_catalog(two_tenants):
     frame = next(recipients(two_tenants, None, AudienceQuery(2, "all_appointments", as_of=AS_OF)))
     assert set(frame["service_name"]) == {"T2 Service 1"}
+
+
+# integration: generated Booknetic data through the real sync -------------------------------------------------
+
+
+def oracle(warehouse: Warehouse, tenant: int, segment: str) -> list[int]:
+    """The contract's members with default parameters, computed independently with pandas."""
+    with warehouse.reader() as con:
+        cust = con.execute("SELECT customer_id FROM customers WHERE tenant_id = $t", {"t": tenant}).fetch_df()
+        apps = con.execute("SELECT * FROM appointments WHERE tenant_id = $t", {"t": tenant}).fetch_df()
+    apps = apps[apps["customer_id"].isin(cust["customer_id"])]
+    count = apps.groupby("customer_id").size()
+    live = ~apps["status"].isin(["canceled", "rejected"])
+
+    def within(column: str, days: int):
+        return (apps[column] > NOW - days * DAY) & (apps[column] <= NOW)
+
+    chosen = {
+        "recent_bookers": set(apps.loc[within("created_at", 30), "customer_id"]),
+        "upcoming": set(apps.loc[(apps["starts_at"] >= NOW) & (apps["starts_at"] < NOW + 7 * DAY) & live,
+                                 "customer_id"]),
+        "first_time": set(count[count == 1].index),
+        "repeat": set(count[count >= 3].index),
+        "lapsed": set(apps.groupby("customer_id")["starts_at"].max().loc[lambda s: s < NOW - 90 * DAY].index),
+        "cancelled_or_rejected": set(apps.loc[~live & (within("starts_at", 30) | within("created_at", 30)),
+                                              "customer_id"]),
+        "all_customers": set(cust["customer_id"]),
+        "all_appointments": set(count.index),
+    }[segment]  # fmt: skip
+    return sorted(int(c) for c in chosen)
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory) -> Warehouse:
+    from orchestration.source import open_source
+    from orchestration.source.synthetic import generate, write_snapshot
+    from orchestration.warehouse.sync import sync
+
+    folder = tmp_path_factory.mktemp("synced")
+    write_snapshot(generate(400, 3, seed=11, as_of=AS_OF), folder / "snapshot")
+    warehouse = Warehouse(folder / "warehouse.duckdb")
+    sync(open_source(str(folder / "snapshot")), warehouse, AS_OF)
+    with warehouse.writer() as con:
+        materialize_segments(con, AS_OF)
+    return warehouse
+
+
+@pytest.mark.parametrize("segment", list(SEGMENTS))
+def test_members_of_synced_data_match_an_independent_reading_of_the_contract(synced, segment):
+    with synced.reader() as con:
+        found = [r[0] for r in con.execute(
+            f"SELECT customer_id FROM segment_{segment} WHERE tenant_id = 2 ORDER BY 1").fetchall()]  # fmt: skip
+    assert found == oracle(synced, 2, segment) and found

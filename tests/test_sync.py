@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 
 from orchestration.errors import UserError
+from orchestration.ledger import Ledger
 from orchestration.source import open_source
 from orchestration.warehouse import Warehouse
-from orchestration.warehouse.sync import parse_as_of, sync
+from orchestration.warehouse.sync import parse_as_of, sync, tenant_regions
 from tests.sync_snapshots import AS_OF, TINY, write_snapshot
 
 
@@ -141,3 +142,10 @@ def test_as_of_reads_iso_8601_with_an_offset_as_utc():
 def test_as_of_that_is_not_iso_8601_is_a_user_error():
     with pytest.raises(UserError, match="ISO-8601"):
         parse_as_of("yesterday")
+
+
+def test_tenant_regions_come_from_the_ledgers_tenant_settings(home):
+    ledger = Ledger(home.ledger)
+    with ledger.write() as con:
+        con.execute("INSERT INTO tenants (tenant_id, default_region) VALUES (7, 'DE')")
+    assert tenant_regions(ledger) == {7: "DE"}

@@ -64,9 +64,10 @@ elif found:
         st.caption(f"{ui.number(len(shown))} recipients shown" + (" (the first 1,000)" if len(shown) ==
                                                                      ROWS_SHOWN else ""))
         st.dataframe(shown, hide_index=True, width="stretch", height=420)
-    st.download_button(
-        "Download the whole log (CSV)", data=lambda: ui.delivery_log_csv(tenant, chosen),
-        file_name=f"campaign-{chosen}-delivery-log.csv", mime="text/csv", icon=":material/download:",
-        key="log_download", help="Same file as `bkntc-sms logs export`; cells that would run as spreadsheet "
-                                 "formulas are escaped.",
-    )
+    csv = ui.attempt("preparing the CSV export", lambda: ui.delivery_log_csv(tenant, chosen))
+    if csv is not None:
+        st.download_button(
+            "Download the whole log (CSV)", data=csv, file_name=f"campaign-{chosen}-delivery-log.csv",
+            mime="text/csv", icon=":material/download:", key="log_download",
+            help="Same file as `bkntc-sms logs export`; cells that would run as spreadsheet formulas are escaped.",
+        )

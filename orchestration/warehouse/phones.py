@@ -28,7 +28,7 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> tuple[str 
     text = (raw or "").strip()
     if not text:
         return None, NO_PHONE
-    if _CANONICAL.match(text) and _valid_canonical(text):
+    if _CANONICAL.fullmatch(text) and _valid_canonical(text):
         return text, OK
     parsed = _valid(text, region)
     if parsed is None and text[0].isdigit():

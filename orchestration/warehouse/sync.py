@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.errors import UserError
+from orchestration.ledger import Ledger
 from orchestration.source import schema as source_schema
 from orchestration.sqlfiles import load_sql
 from orchestration.warehouse.phones import DEFAULT_REGION, INVALID_PHONE, normalize_distinct
@@ -214,6 +215,13 @@ def sync(
     with warehouse.writer() as con:
         result.cleaned = build_cleaned(con, as_of, regions, progress)
     return result
+
+
+def tenant_regions(ledger: Ledger) -> dict[int, str]:
+    """Each tenant's default phone region, as set in the ledger (tenants absent there read numbers as US)."""
+    with ledger.read() as con:
+        return {row["tenant_id"]: row["default_region"] or DEFAULT_REGION
+                for row in con.execute(load_sql("warehouse/tenant_regions.sql"))}
 
 
 def rows_per_tenant(con: duckdb.DuckDBPyConnection, table: str) -> dict[int, int]:

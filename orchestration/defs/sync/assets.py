@@ -10,7 +10,6 @@ import dagster as dg
 from orchestration.defs.resources import HomeResource
 from orchestration.errors import UserError
 from orchestration.source import open_source
-from orchestration.warehouse.phones import DEFAULT_REGION
 from orchestration.warehouse.quality import phone_status_counts
 from orchestration.warehouse.source_spec import has_password, load_source_spec, read_spec_file
 from orchestration.warehouse.sync import (
@@ -22,6 +21,7 @@ from orchestration.warehouse.sync import (
     copy_raw_tables,
     parse_as_of,
     rows_per_tenant,
+    tenant_regions,
 )
 
 GROUP = "sync"
@@ -57,12 +57,6 @@ def _progress(context: dg.AssetExecutionContext):
         progress_log.info(step.message, extra={"step_report": step})
 
     return report
-
-
-def _regions(home: HomeResource) -> dict[int, str]:
-    with home.ledger().read() as con:
-        return {row["tenant_id"]: row["default_region"] or DEFAULT_REGION
-                for row in con.execute("SELECT tenant_id, default_region FROM tenants")}
 
 
 def _as_of(config: SyncConfig) -> datetime:
@@ -114,7 +108,7 @@ def warehouse_cleaned(
     """The contract tables and customer_facts, rebuilt from the raw tables and published together."""
     as_of = _as_of(config)
     with home.warehouse().writer() as con:
-        rows = build_cleaned(con, as_of, _regions(home), _progress(context))
+        rows = build_cleaned(con, as_of, tenant_regions(home.ledger()), _progress(context))
         per_tenant = {table: rows_per_tenant(con, table) for table in rows}
         phones = phone_status_counts(con)
     for table, count in rows.items():

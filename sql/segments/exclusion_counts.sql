@@ -1,4 +1,4 @@
 -- Members per exclusion reason (NULL = recipients), for a preview.
 SELECT exclusion, count(*) AS members
-FROM segment_recipients
+FROM classified_members
 GROUP BY exclusion

@@ -1,0 +1,140 @@
+"""End to end in a real browser: the console served by `streamlit run`, driven through Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orchestration.audiences import AudienceQuery, preview
+from orchestration.cli import main
+from orchestration.ledger import Ledger
+from orchestration.sender import campaigns
+from orchestration.warehouse import Warehouse
+from tests.test_console import APP, build_demo_home, point_tenants_at
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PORTS = range(34400, 34500)
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+TEST_NUMBER = "+14155552671"
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS}")
+
+
+def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture
+def console_url(tmp_path, simulator, monkeypatch):
+    """`streamlit run console/app.py` on a demo home whose tenants send to the in-process simulator."""
+    home = build_demo_home(tmp_path / "home")
+    point_tenants_at(home, simulator.base_url)
+    monkeypatch.setenv("BKNTC_SMS_HOME", str(home.root))
+    port = free_port()
+    env = {**os.environ, "BKNTC_SMS_HOME": str(home.root)}
+    log = open(tmp_path / "streamlit.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", server)
+        yield f"http://127.0.0.1:{port}", home
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def metric_value(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_an_analyst_previews_a_segment_and_sends_a_test_in_a_real_browser(console_url, simulator, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, home = console_url
+    expected = preview(Warehouse(home.warehouse), Ledger(home.ledger),
+                       AudienceQuery(1, "upcoming", days=30, exclude_suppressed=True))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Audience")).to_be_visible(timeout=30_000)
+
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Segment").click()
+            page.get_by_role("option", name="Upcoming appointments").click()
+            expect(page.get_by_text("starting in the next N days")).to_be_visible(timeout=20_000)
+            expect(page.get_by_role("radio", name="30 days")).to_have_count(1, timeout=20_000)
+            page.get_by_role("radio", name="30 days").click()
+            expect(page.locator('[data-testid="stMetric"]').filter(has_text="Recipients").first
+                   .locator('[data-testid="stMetricValue"]')).to_have_text(f"{expected.count:,}", timeout=20_000)
+            page.wait_for_timeout(1500)  # let the chart draw
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "console-audience.png"), full_page=True)
+
+            page.get_by_role("link", name="Compose").click()
+            expect(page.get_by_text("SMS per message", exact=True)).to_be_visible(timeout=20_000)
+            page.get_by_role("link", name="Send", exact=True).click()
+            page.get_by_label("Your phone number").fill(TEST_NUMBER)
+            page.get_by_role("button", name="Send test").click()
+            expect(page.get_by_text(f"Test message sent to {TEST_NUMBER}")).to_be_visible(timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "console.png"), full_page=True)
+            shutil.copy(ARTIFACTS / "console.png", "/tmp/console.png")
+
+            [message] = simulator.accepted(TEST_NUMBER)
+            assert message["body"].startswith("Hi ") and "{" not in message["body"]
+
+            page.get_by_role("link", name="Delivery log").click()
+            with page.expect_download(timeout=30_000) as download:
+                page.get_by_role("button", name="Download the whole log (CSV)").click()
+            downloaded = tmp_path / "download.csv"
+            download.value.save_as(downloaded)
+        finally:
+            browser.close()
+
+    [campaign] = campaigns.list_campaigns(Ledger(home.ledger), 1)
+    exported = tmp_path / "cli.csv"
+    result = CliRunner().invoke(main, ["logs", "export", str(campaign.campaign_id), "--tenant", "1",
+                                       "--out", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert downloaded.read_bytes() == exported.read_bytes()
