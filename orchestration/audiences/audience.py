@@ -16,6 +16,7 @@ from orchestration.audiences.query import (
     bind,
     bound_values,
     check_against_data,
+    counts_sql,
     check_arguments,
     described_parameters,
     known_appointment_statuses,
@@ -69,8 +70,8 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     with warehouse.reader() as con:
         check_against_data(con, query)
         count, excluded = _counts(con, query, suppressed)
-        sql = segment_sql(query, "recipient_sample")
-        frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()
+        sql = segment_sql(query, "sample")
+        frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()[list(RECIPIENT_COLUMNS)]
     return Preview(
         tenant_id=query.tenant_id,
         segment=query.segment,
@@ -94,11 +95,11 @@ def recipients(
     with warehouse.reader() as con:
         check_against_data(con, query)
         con.register("suppressed_numbers", suppressed)
-        sql = segment_sql(query, "recipient_list")
+        sql = segment_sql(query, "recipients")
         batches = con.sql(sql, params=bind(sql, bound_values(query))).to_arrow_reader(chunk_size)
         for batch in batches:
             if batch.num_rows:
-                yield batch.to_pandas()
+                yield batch.select(list(RECIPIENT_COLUMNS)).to_pandas()
 
 
 def segment_sizes(
@@ -139,6 +140,6 @@ def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:
 
 def _counts(con: duckdb.DuckDBPyConnection, query: AudienceQuery, suppressed: pa.Table) -> tuple[int, dict]:
     con.register("suppressed_numbers", suppressed)
-    sql = segment_sql(query, "recipient_counts")
+    sql = counts_sql(query)
     by_reason = dict(con.execute(sql, bind(sql, bound_values(query))).fetchall())
     return by_reason.pop(None, 0), {reason: by_reason.get(reason, 0) for reason in EXCLUSIONS}

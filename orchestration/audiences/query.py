@@ -124,22 +124,35 @@ def described_parameters(query: AudienceQuery) -> dict[str, Any]:
     }
 
 
-def segment_sql(query: AudienceQuery, final: str) -> str:
-    """The query text: the filtered appointment set, the segment's definition and its recipients, then `final`
-    (a file in sql/segments/ reading `segment_recipients`). Only named SQL files are composed; values are bound."""
+def _members_sql(query: AudienceQuery) -> str:
     chosen = segment(query.segment)
     return (
         f"WITH filtered_appointments AS ({load_sql('segments/filtered_appointments.sql')}),\n"
         f"segment_members AS ({load_sql(chosen.sql_file)}),\n"
-        f"segment_recipients AS ({load_sql('segments/recipients.sql')})\n"
-        f"{load_sql(f'segments/{final}.sql')}"
+        f"classified_members AS ({load_sql('segments/classified_members.sql')})"
+    )
+
+
+def counts_sql(query: AudienceQuery) -> str:
+    """Members per exclusion reason (NULL = recipients)."""
+    return f"{_members_sql(query)}\n{load_sql('segments/exclusion_counts.sql')}"
+
+
+def segment_sql(query: AudienceQuery, selection: str) -> str:
+    """Members with their anchor details: the filtered appointment set, the segment's definition, the exclusion
+    rules, then `selection` (`recipients`, `sample` or `members`: a file sql/segments/select_<selection>.sql).
+    Only named SQL files are composed; every value is bound."""
+    return (
+        f"{_members_sql(query)},\n"
+        f"selected_members AS ({load_sql(f'segments/select_{selection}.sql')})\n"
+        f"{load_sql('segments/anchored.sql')}"
     )
 
 
 def bound_values(query: AudienceQuery, **extra: Any) -> dict[str, Any]:
     """Every value a segment query may bind."""
     return {
-        "tenant_id": query.tenant_id,
+        "tenant_ids": [query.tenant_id],
         "as_of": int(query.as_of_utc().timestamp()),
         "service_ids": list(query.service_ids),
         "location_ids": list(query.location_ids),

@@ -7,14 +7,15 @@ import pyarrow as pa
 from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
 
-_SCHEMA = pa.schema([("phone_e164", pa.string())])
+_SCHEMA = pa.schema([("tenant_id", pa.int32()), ("phone_e164", pa.string())])
 
 
 def suppressed_numbers(ledger: Ledger, tenant_id: int) -> pa.Table:
-    """The tenant's suppression list: one column `phone_e164`."""
+    """The tenant's suppression list: columns `tenant_id`, `phone_e164`."""
     with ledger.read() as con:
-        rows = con.execute(load_sql("segments/suppressed_numbers.sql"), (tenant_id,)).fetchall()
-    return pa.table({"phone_e164": pa.array([r[0] for r in rows], pa.string())}, schema=_SCHEMA)
+        phones = [r[0] for r in con.execute(load_sql("segments/suppressed_numbers.sql"), (tenant_id,)).fetchall()]
+    return pa.table({"tenant_id": pa.array([tenant_id] * len(phones), pa.int32()),
+                     "phone_e164": pa.array(phones, pa.string())}, schema=_SCHEMA)  # fmt: skip
 
 
 def no_suppressed_numbers() -> pa.Table:
