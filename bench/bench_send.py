@@ -4,7 +4,6 @@ rate-limit accuracy, pause latency, and the Booknetic add-on's cron design for c
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -206,7 +205,7 @@ def main() -> None:
         "",
         "Simulator: its own process (`bkntc-sms simulator --latency-ms 50`), same 2 cores as the engine. Every "
         "message is claimed, sent and recorded with its attempts-log row; each chunk is one ledger transaction.",
-        f"Run with{'' if args.quick else 'out'} `--quick` (pid {os.getpid()}).",
+        f"Run with{'' if args.quick else 'out'} `--quick`.",
     ]
     append_section("Send engine: throughput, snapshot, memory, rate limit, pause (bench_send)", "\n".join(lines))
 

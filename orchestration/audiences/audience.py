@@ -16,8 +16,8 @@ from orchestration.audiences.query import (
     bind,
     bound_values,
     check_against_data,
-    counts_sql,
     check_arguments,
+    counts_sql,
     described_parameters,
     known_appointment_statuses,
     segment_sql,
@@ -107,15 +107,15 @@ def segment_sizes(
 ) -> pd.DataFrame:
     """Each ready segment's size with default parameters and no filter (suppression list excluded when a
     ledger is given): columns segment, label, recipients, no_phone, invalid_phone, duplicate_phone, suppressed."""
+    queries = [AudienceQuery(tenant_id, name, exclude_suppressed=ledger is not None, as_of=as_of) for name in SEGMENTS]
+    suppressed = _suppressed(ledger, queries[0])
     rows = []
     with warehouse.reader() as con:
-        for name, seg in SEGMENTS.items():
-            query = AudienceQuery(tenant_id, name, exclude_suppressed=ledger is not None, as_of=as_of)
-            if not rows:
-                check_against_data(con, query)
-                suppressed = _suppressed(ledger, query)
+        check_against_data(con, queries[0])
+        for query in queries:
             count, excluded = _counts(con, query, suppressed)
-            rows.append({"segment": name, "label": seg.label, "recipients": count, **excluded})
+            rows.append({"segment": query.segment, "label": SEGMENTS[query.segment].label, "recipients": count,
+                         **excluded})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -18,8 +18,9 @@ def table_name(segment_name: str) -> str:
 
 
 def materialize_segments(con: duckdb.DuckDBPyConnection, as_of: datetime) -> dict[str, dict[int, dict[str, int]]]:
-    """(Re)writes one table per ready segment on a warehouse writer connection, tenant by tenant, with the same
-    definitions previews use; returns {segment: {tenant_id: {"members": n, "recipients": n}}}.
+    """(Re)writes one table per ready segment on a warehouse writer connection with the same definitions previews
+    use, all tenants in one statement (every definition is keyed by tenant); returns
+    {segment: {tenant_id: {"members": n, "recipients": n}}}.
 
     Rows: tenant_id, the recipient columns, `exclusion` (NULL = recipient; the suppression list is left to
     preview and send time, since it changes between materializations) and `as_of`."""
@@ -28,12 +29,9 @@ def materialize_segments(con: duckdb.DuckDBPyConnection, as_of: datetime) -> dic
     sizes: dict[str, dict[int, dict[str, int]]] = {}
     for name in SEGMENTS:
         table = table_name(name)
-        sql = segment_sql(AudienceQuery(0, name, as_of=as_of), "materialize")
-        empty = AudienceQuery(-1, name, as_of=as_of)
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", bind(sql, bound_values(empty)))
-        for tenant_id in tenants:
-            query = AudienceQuery(tenant_id, name, as_of=as_of)
-            con.execute(f"INSERT INTO {table} {sql}", bind(sql, bound_values(query)))
+        query = AudienceQuery(0, name, as_of=as_of)
+        sql = segment_sql(query, "members")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}", bind(sql, bound_values(query, tenant_ids=tenants)))
         con.execute(f"CREATE OR REPLACE TEMP VIEW segment_table AS SELECT * FROM {table}")
         counted = con.execute(load_sql("segments/materialized_counts.sql")).fetchall()
         sizes[name] = {tenant: {"members": members, "recipients": recips} for tenant, members, recips in counted}

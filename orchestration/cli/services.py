@@ -128,7 +128,7 @@ def console(ctx: click.Context, port: int) -> None:
 def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: int, simulator_port: int,
          fresh: bool) -> None:
     """Bring up the whole product on demo data: simulator, Dagster (webserver + daemon) and the console."""
-    from orchestration.sender.dagster_instance import write_instance_config
+    from orchestration.defs.sending.instance import write_instance_config
 
     home = home_of(ctx)
     simulator_url = f"http://127.0.0.1:{simulator_port}"
