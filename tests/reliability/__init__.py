@@ -1,0 +1,1 @@
+"""The reliability and security harness: faults, contention, bad input, tenant isolation, secrets — with figures."""
