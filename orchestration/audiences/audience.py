@@ -35,8 +35,9 @@ RECIPIENT_COLUMNS = (
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
     "location_name", "location_address",
 )  # fmt: skip
-# DuckDB's working memory while streaming recipients (it spills the sort beyond this): ~1M recipients stream
-# within ~400 MB of process RSS, of which ~160 MB is the interpreter and its libraries.
+# DuckDB's working memory while streaming recipients. A read-only connection cannot spill, so this is a hard cap
+# (1M recipients need ~100 MB; 64 MB fails). One thread: each DuckDB thread keeps its own buffers, and on the
+# snapshot path the ledger inserts, not the query, set the pace (bench/run_all.py measures both).
 STREAM_MEMORY_LIMIT = "128MB"
 
 
@@ -100,6 +101,7 @@ def recipients(
     with warehouse.reader() as con:
         check_against_data(con, query)
         con.execute(f"SET memory_limit = '{STREAM_MEMORY_LIMIT}'")
+        con.execute("SET threads = 1")
         con.register("suppressed_numbers", suppressed)
         sql = segment_sql(query, "recipients")
         batches = con.sql(sql, params=bind(sql, bound_values(query))).to_arrow_reader(chunk_size)

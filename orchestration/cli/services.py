@@ -135,7 +135,7 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
     env = _service_env(home, {TWILIO_API_URL_ENV: simulator_url})
     source = home.root / "demo-source"
 
-    if fresh or not home.warehouse.exists:
+    if fresh or not home.warehouse.is_file():
         _run_step("Generating demo Booknetic data for two tenants",
                   _cli("demo-data", "--out", str(source), "--customers", str(customers), "--tenants", "2"), env)
         _run_step("Syncing it into the warehouse (the same Dagster assets the schedule runs)",

@@ -228,7 +228,10 @@ def _parse_csv(raw: bytes) -> list[tuple[int, str, str]]:
     if not text.strip():
         raise UserError("The file is empty: expected one phone number per row (a header row 'phone' is optional)")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    try:
+        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise UserError(f"The file is not a readable CSV file (line {reader.line_num}: {exc})") from None
     _, first = rows[0]
     keys = [_header_key(cell) for cell in first]
     phone_column = next((keys.index(name) for name in PHONE_HEADERS if name in keys), None)

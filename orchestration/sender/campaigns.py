@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, replace
@@ -22,7 +23,7 @@ from orchestration.warehouse import Warehouse
 
 STATES = ("draft", "queued", "sending", "paused", "completed", "cancelled")
 KINDS = ("segment", "manual", "test")
-SNAPSHOT_CHUNK = 50_000
+SNAPSHOT_CHUNK = 10_000
 
 # action -> {from state: to state}; anything else is refused with a UserError.
 TRANSITIONS: dict[str, dict[str, str]] = {
@@ -57,9 +58,9 @@ class CampaignSettings:
         }
         if int(values["max_attempts"]) < 1:
             raise UserError(f"--max-attempts must be at least 1, got {values['max_attempts']}.")
-        if float(values["retry_base_seconds"]) <= 0:
+        if not float(values["retry_base_seconds"]) > 0 or not math.isfinite(float(values["retry_base_seconds"])):
             raise UserError(f"--retry-base-seconds must be greater than 0, got {values['retry_base_seconds']}.")
-        if float(values["rate_limit_per_s"]) < 0:
+        if not float(values["rate_limit_per_s"]) >= 0 or not math.isfinite(float(values["rate_limit_per_s"])):
             raise UserError(f"--rate must be 0 (no limit) or more, got {values['rate_limit_per_s']}.")
         if int(values["failure_streak_pause"]) < 1:
             raise UserError(f"The failure streak must be at least 1, got {values['failure_streak_pause']}.")

@@ -120,7 +120,7 @@ class RunSummary:
             "recovered": self.recovered,
             "released": self.released,
             "chunks": self.chunks,
-            "error_codes": {str(code): n for code, n in sorted(self.error_codes.items())},
+            "error_codes": dict(sorted((str(code), n) for code, n in self.error_codes.items())),
             "pause_reason": self.pause_reason,
             "next_due_at": self.next_due_at,
             "elapsed_s": round(self.elapsed_s, 3),

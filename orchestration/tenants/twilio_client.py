@@ -25,7 +25,37 @@ def api_base_url(credentials: TwilioCredentials) -> str | None:
     return check_api_base_url(chosen.rstrip("/")) if chosen else None
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
+class EnvironmentOnceSession(requests.Session):
+    """A requests Session that reads the proxy and CA-bundle environment once per (scheme, host, settings) instead
+    of on every request: requests scans every environment variable twice per request, which profiling showed as
+    a large share of the send engine's CPU per message (BENCHMARKS.md). The environment is read when the host is
+    first used, so set proxy variables before the process sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple, dict] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # noqa: ANN001, ANN201 - requests' API
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
+        if key not in self._environment:
+            self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        settings = self._environment[key]
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
+class HttpClient(TwilioHttpClient):
+    """The twilio library's HTTP client on an `EnvironmentOnceSession` (same adapters and pooling)."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT_S):
+        super().__init__(timeout=timeout)
+        session = EnvironmentOnceSession()
+        for prefix, adapter in self.session.adapters.items():
+            session.mount(prefix, adapter)
+        self.session = session
+
+
+class BaseUrlHttpClient(HttpClient):
     """A TwilioHttpClient that sends every request for `*.twilio.com` to one base URL instead.
 
     The library builds absolute URLs from its domains (`https://api.twilio.com/2010-04-01/...`, also for
@@ -52,7 +82,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
 def twilio_client(credentials: TwilioCredentials, timeout: float = DEFAULT_TIMEOUT_S) -> Client:
     """A `twilio.rest.Client` for these credentials, talking to `api_base_url(credentials)`."""
     base = api_base_url(credentials)
-    http_client = BaseUrlHttpClient(base, timeout) if base else TwilioHttpClient(timeout=timeout)
+    http_client = BaseUrlHttpClient(base, timeout) if base else HttpClient(timeout=timeout)
     client = Client(credentials.account_sid, credentials.auth_token, http_client=http_client)
     client.edge = client.region = None  # TWILIO_EDGE / TWILIO_REGION would rewrite the host
     return client

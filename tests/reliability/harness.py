@@ -152,3 +152,20 @@ def write_figures(name: str, figures: dict[str, Any]) -> Path:
     path = ARTIFACTS / f"{name}.json"
     path.write_text(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def ledger_digest(path: Path) -> str:
+    """A hash of every row of the ledger (schema included): equal digests mean nothing was written."""
+    import hashlib
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return hashlib.sha256("\n".join(con.iterdump()).encode("utf-8")).hexdigest()
+    finally:
+        con.close()
+
+
+def file_digest(path: Path) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
