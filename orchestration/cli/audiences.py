@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -13,9 +14,9 @@ from orchestration.cli import home_of, main
 from orchestration.ledger import Ledger
 from orchestration.warehouse import Warehouse
 
-_SAMPLE_COLUMNS = ("customer_id", "phone_e164", "first_name", "last_name", "full_name", "email")
-_ANCHOR_COLUMNS = ("anchor_appointment_id", "anchor_starts_at", "anchor_status", "service_name", "staff_name",
-                   "location_name")  # fmt: skip
+_SAMPLE_COLUMNS = {"customer_id": "customer", "phone_e164": "phone", "full_name": "name"}
+_ANCHOR_COLUMNS = {"anchor_appointment_id": "appointment", "anchor_starts_at": "starts (UTC)",
+                   "anchor_status": "status", "service_name": "service"}  # fmt: skip
 
 
 @main.command("preview")
@@ -82,10 +83,13 @@ def _print_table(result: Preview) -> None:
     excluded = ", ".join(f"{reason} {n}" for reason, n in result.excluded.items())
     console.print(f"[bold]{result.count}[/bold] recipients; excluded: {excluded}")
     anchored = SEGMENTS[result.segment].appointment_based
-    columns = _SAMPLE_COLUMNS + (_ANCHOR_COLUMNS if anchored else ())
+    columns = {**_SAMPLE_COLUMNS, **(_ANCHOR_COLUMNS if anchored else {})}
+    shown = result.sample[list(columns)].copy()
+    if anchored:
+        shown["anchor_starts_at"] = pd.to_datetime(shown["anchor_starts_at"], unit="s").dt.strftime("%Y-%m-%d %H:%M")
     table = Table()
-    for column in columns:
-        table.add_column(column, no_wrap=column in ("customer_id", "phone_e164"))
-    for row in result.sample[list(columns)].itertuples(index=False):
+    for column, title in columns.items():
+        table.add_column(title, no_wrap=column in ("customer_id", "phone_e164", "anchor_starts_at"))
+    for row in shown.itertuples(index=False):
         table.add_row(*("" if value is None or value != value else str(value) for value in row))
     console.print(table)

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from orchestration.audiences import AudienceQuery, preview, recipients
+from orchestration.audiences.query import check_arguments
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.messages.segments import count_segments_many
@@ -164,6 +165,8 @@ def create_campaign(
     if query is not None and query.tenant_id != tenant_id:
         raise ValueError("the audience query belongs to another tenant")
     check_template(template)
+    if query is not None:
+        check_arguments(query)
     tenant = ensure_tenant(ledger, tenant_id)
     values = (settings or CampaignSettings()).resolved(tenant)
     with ledger.write() as con:
