@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
 import click
 import pandas as pd
@@ -19,33 +21,53 @@ _ANCHOR_COLUMNS = {"anchor_appointment_id": "appointment", "anchor_starts_at": "
                    "anchor_status": "status", "service_name": "service"}  # fmt: skip
 
 
+def audience_options(as_of_help: str) -> Callable[[Callable], Callable]:
+    """The audience options shared by `preview` and `campaign create`, handed to the command as one `query`.
+
+    The command must also take `--tenant` (as `tenant_id`), which scopes the query.
+    """
+    options = (
+        click.option("--segment", required=True, help=f"One of: {', '.join(SEGMENTS)}."),
+        click.option("--days", type=int, default=None, help="Window in days (segments that take one)."),
+        click.option("--min", "min_count", type=int, default=None, help="Minimum appointments (repeat)."),
+        click.option("--service", "service_ids", type=int, multiple=True, help="Only appointments of this service id."),
+        click.option("--location", "location_ids", type=int, multiple=True,
+                     help="Only appointments at this location id."),
+        click.option("--status", "statuses", multiple=True, help="Only appointments with this status slug."),
+        click.option("--min-appointments", type=int, default=None, help="At least N appointments in the filtered set."),
+        click.option("--exclude-suppressed", is_flag=True, help="Subtract the tenant's suppression list."),
+        click.option("--as-of", default="", help=as_of_help),
+    )
+
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def with_query(*args, segment: str, days: int | None, min_count: int | None, service_ids: tuple[int, ...],
+                       location_ids: tuple[int, ...], statuses: tuple[str, ...], min_appointments: int | None,
+                       exclude_suppressed: bool, as_of: str, **kwargs):
+            kwargs["query"] = AudienceQuery(
+                tenant_id=kwargs["tenant_id"], segment=segment, days=days, min=min_count, service_ids=service_ids,
+                location_ids=location_ids, statuses=statuses, min_appointments=min_appointments,
+                exclude_suppressed=exclude_suppressed, as_of=parse_as_of(as_of),
+            )  # fmt: skip
+            return command(*args, **kwargs)
+
+        for option in reversed(options):
+            with_query = option(with_query)
+        return with_query
+
+    return decorate
+
+
 @main.command("preview")
 @click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
-@click.option("--segment", required=True, help=f"One of: {', '.join(SEGMENTS)}.")
-@click.option("--days", type=int, default=None, help="Window in days (segments that take one).")
-@click.option("--min", "min_count", type=int, default=None, help="Minimum appointments (repeat).")
-@click.option("--service", "service_ids", type=int, multiple=True, help="Only appointments of this service id.")
-@click.option("--location", "location_ids", type=int, multiple=True, help="Only appointments at this location id.")
-@click.option("--status", "statuses", multiple=True, help="Only appointments with this status slug.")
-@click.option("--min-appointments", type=int, default=None, help="At least N appointments in the filtered set.")
-@click.option("--exclude-suppressed", is_flag=True, help="Subtract the tenant's suppression list.")
+@audience_options(as_of_help="ISO-8601 instant the windows are relative to (default: now, UTC).")
 @click.option("--sample", type=click.IntRange(min=0), default=20, show_default=True, help="Recipients to show.")
-@click.option("--as-of", default="", help="ISO-8601 instant the windows are relative to (default: now, UTC).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def preview_command(
-    ctx: click.Context, tenant_id: int, segment: str, days: int | None, min_count: int | None,
-    service_ids: tuple[int, ...], location_ids: tuple[int, ...], statuses: tuple[str, ...],
-    min_appointments: int | None, exclude_suppressed: bool, sample: int, as_of: str, as_json: bool,
-) -> None:  # fmt: skip
+def preview_command(ctx: click.Context, tenant_id: int, query: AudienceQuery, sample: int, as_json: bool) -> None:
     """Count an audience's recipients and exclusions, and show the first recipients by customer id."""
     home = home_of(ctx)
-    query = AudienceQuery(
-        tenant_id=tenant_id, segment=segment, days=days, min=min_count, service_ids=service_ids,
-        location_ids=location_ids, statuses=statuses, min_appointments=min_appointments,
-        exclude_suppressed=exclude_suppressed, as_of=parse_as_of(as_of),
-    )  # fmt: skip
-    ledger = Ledger(home.ledger) if exclude_suppressed else None
+    ledger = Ledger(home.ledger) if query.exclude_suppressed else None
     result = preview(Warehouse(home.warehouse), ledger, query, sample=sample)
     if as_json:
         click.echo(json.dumps(preview_document(result)))

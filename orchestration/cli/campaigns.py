@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from orchestration.audiences import SEGMENTS, AudienceQuery, parse_as_of
+from orchestration.audiences import AudienceQuery
 from orchestration.cli import home_of, main
+from orchestration.cli.audiences import audience_options
 from orchestration.config import Home
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
@@ -64,15 +65,7 @@ def campaign_group() -> None:
 @campaign_group.command("create")
 @_tenant
 @click.option("--name", required=True, help="A name people will recognise.")
-@click.option("--segment", required=True, help=f"One of: {', '.join(SEGMENTS)}.")
-@click.option("--days", type=int, default=None, help="Window in days (segments that take one).")
-@click.option("--min", "min_count", type=int, default=None, help="Minimum appointments (repeat).")
-@click.option("--service", "service_ids", type=int, multiple=True, help="Only appointments of this service id.")
-@click.option("--location", "location_ids", type=int, multiple=True, help="Only appointments at this location id.")
-@click.option("--status", "statuses", multiple=True, help="Only appointments with this status slug.")
-@click.option("--min-appointments", type=int, default=None, help="At least N appointments in the filtered set.")
-@click.option("--exclude-suppressed", is_flag=True, help="Subtract the suppression list from the counts.")
-@click.option("--as-of", default="", help="ISO-8601 instant the windows are relative to (default: launch time).")
+@audience_options(as_of_help="ISO-8601 instant the windows are relative to (default: launch time).")
 @click.option("--template", required=True, help="The message, with Booknetic shortcodes such as {customer_name}.")
 @click.option("--max-attempts", type=int, default=None, help="Tries per recipient (default: tenant setting, 3).")
 @click.option("--retry-base-seconds", type=float, default=None, help="First retry delay, doubled each time.")
@@ -80,17 +73,10 @@ def campaign_group() -> None:
 @_json
 @click.pass_context
 def create_command(
-    ctx: click.Context, tenant_id: int, name: str, segment: str, days: int | None, min_count: int | None,
-    service_ids: tuple[int, ...], location_ids: tuple[int, ...], statuses: tuple[str, ...],
-    min_appointments: int | None, exclude_suppressed: bool, as_of: str, template: str, max_attempts: int | None,
+    ctx: click.Context, tenant_id: int, name: str, query: AudienceQuery, template: str, max_attempts: int | None,
     retry_base_seconds: float | None, rate: float | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Create a draft campaign for a segment (launch it to freeze its recipients)."""
-    query = AudienceQuery(
-        tenant_id=tenant_id, segment=segment, days=days, min=min_count, service_ids=service_ids,
-        location_ids=location_ids, statuses=statuses, min_appointments=min_appointments,
-        exclude_suppressed=exclude_suppressed, as_of=parse_as_of(as_of),
-    )  # fmt: skip
     settings = CampaignSettings(max_attempts=max_attempts, retry_base_seconds=retry_base_seconds, rate_limit_per_s=rate)
     ledger = Ledger(home_of(ctx).ledger)
     _echo_campaign(create_campaign(ledger, tenant_id, name, template, query, settings), as_json)
