@@ -54,7 +54,7 @@ def people_frame(people: list[tuple[str, str]], region: str) -> pd.DataFrame:
     if bad:
         raise UserError(f"Not a valid phone number (region {region}): {', '.join(bad[:10])}.")
     names = pd.Series([name for name in rows.values()], dtype="str")
-    split = names.str.split(" ", n=1, expand=True).reindex(columns=[0, 1]).fillna("")
+    split = names.str.split(" ", n=1, expand=True).reindex(columns=[0, 1]).astype(object).fillna("")
     return pd.DataFrame(
         {
             "customer_id": pd.Series([None] * len(rows), dtype="Int64"),
