@@ -1,4 +1,4 @@
-"""CLI commands: sync (materializes the Dagster sync assets in-process, with a progress display)."""
+"""CLI commands: sync (materializes the Dagster sync and segment assets in-process, with a progress display)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _quiet_dagster_home(home: Home) -> None:
 
 
 def materialize_sync(home: Home, source_file: Path, as_of: str) -> dg.ExecuteInProcessResult:
-    """Materializes the sync assets and their checks in this process, recorded in the home's Dagster instance.
+    """Materializes the sync and segment assets with their checks in-process, in the home's Dagster instance.
 
     The run lands in the same instance the webserver and daemon use, so a CLI sync shows up in the Dagster UI
     with its metadata and check results, like a scheduled one. The source spec is handed over in a 0600 file,
@@ -64,19 +64,20 @@ def materialize_sync(home: Home, source_file: Path, as_of: str) -> dg.ExecuteInP
     """
     import dagster as dg  # imported here: Dagster takes seconds to import, and only this command needs it
 
+    from orchestration.defs.audiences.assets import segments
     from orchestration.defs.resources import resources_for
     from orchestration.defs.sync.definitions import SYNC_ASSETS, SYNC_CHECKS
 
     op_config = {"config": {"source_file": str(source_file), "as_of": as_of}}
     run_config = {
-        "ops": {"booknetic_raw": op_config, "warehouse_cleaned": op_config},
+        "ops": {"booknetic_raw": op_config, "warehouse_cleaned": op_config, "segments": {"config": {"as_of": as_of}}},
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
     _quiet_dagster_home(home)
     with dg.DagsterInstance.get() as instance:
         try:
             return dg.materialize(
-                [*SYNC_ASSETS, *SYNC_CHECKS],
+                [*SYNC_ASSETS, segments, *SYNC_CHECKS],
                 resources=resources_for(home.root),
                 run_config=run_config,
                 instance=instance,
@@ -121,8 +122,12 @@ def _summary(result: dg.ExecuteInProcessResult, seconds: float) -> None:
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         rows = materialization.metadata.get("rows")
-        if rows is not None and materialization.asset_key.to_user_string() != "booknetic_raw":
-            click.echo(f"  {materialization.asset_key.to_user_string():<16} {rows.value:>12,} rows")
+        recipients = materialization.metadata.get("recipients")
+        name = materialization.asset_key.to_user_string()
+        if rows is not None and name != "booknetic_raw":
+            click.echo(f"  {name:<30} {rows.value:>12,} rows")
+        elif recipients is not None:
+            click.echo(f"  {name:<30} {recipients.value:>12,} recipients")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             click.echo(f"  warning: check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "

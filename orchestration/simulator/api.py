@@ -220,7 +220,8 @@ class MessagesApi:
                 return error_reply(20429, **{"Retry-After": str(faults.retry_after_s)})
             draw -= faults.rate_429
             if draw < faults.slow_rate:
-                return Reply(201, {}, delay_s=faults.slow_s)
+                refused = faults.suffix_error(form["To"][0])  # slow or not, Twilio never accepts a refused number
+                return error_reply(refused) if refused else Reply(201, {}, delay_s=faults.slow_s)
             draw -= faults.slow_rate
             for code, rate in faults.error_rates.items():
                 if draw < rate:
