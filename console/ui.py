@@ -19,8 +19,7 @@ from orchestration.audiences import AudienceQuery, FilterOptions, Preview, filte
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
-from orchestration.sqlfiles import load_sql
-from orchestration.tenants import get_settings, twilio_summary
+from orchestration.tenants import get_settings, list_tenants, twilio_summary
 from orchestration.warehouse import Warehouse
 
 log = logging.getLogger("bkntc_sms.console")
@@ -151,16 +150,9 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _tenants(warehouse_path: str, ledger_path: str) -> list[tuple[int, str]]:
-    """Tenants with data in the warehouse or settings in the ledger, with the name the ledger knows."""
-    ids: set[int] = set()
-    if Warehouse(warehouse_path).exists:
-        with Warehouse(warehouse_path).reader() as con:
-            ids.update(int(r[0]) for r in con.execute(load_sql("segments/known_tenants.sql")).fetchall())
-    ledger_ = _ledger_at(ledger_path)
-    with ledger_.read() as con:
-        ids.update(int(r[0]) for r in con.execute(load_sql("sender/tenant_ids.sql")).fetchall())
-    return [(t, get_settings(ledger_, t).name or _company(warehouse_path, t).get("name", ""))
-            for t in sorted(ids or {0})]
+    """Tenants with data in the warehouse or settings in the ledger, with their name ('' when none)."""
+    tenants = list_tenants(Warehouse(warehouse_path), _ledger_at(ledger_path))
+    return [(tenant.tenant_id, tenant.name) for tenant in tenants]
 
 
 def tenant_label(tenant: int, name: str) -> str:

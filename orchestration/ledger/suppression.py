@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -15,12 +16,12 @@ import phonenumbers
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
 from orchestration.messages.csv_safe import escape_formula, unescape_formula
+from orchestration.sqlfiles import load_sql
 from orchestration.tenants.settings import check_tenant_id, ensure_tenant_row, get_settings
 
 SOURCES = ("manual", "import", "provider_opt_out")
 PHONE_HEADERS = ("phone", "phone_number", "number", "mobile", "mobile_number", "phone_e164")
 EXPORT_COLUMNS = ("phone_e164", "reason", "source", "added_at")
-_CHUNK = 500  # bound parameters per IN (...) query
 
 
 @dataclass(frozen=True)
@@ -57,21 +58,11 @@ def to_e164(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 def _present(con: sqlite3.Connection, tenant_id: int, numbers: list[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(numbers):
-        marks = ", ".join("?" * len(chunk))
-        rows = con.execute(
-            f"SELECT phone_e164 FROM suppression WHERE tenant_id = ? AND phone_e164 IN ({marks})",
-            (tenant_id, *chunk),
-        )
-        found.update(row[0] for row in rows)
-    return found
+    rows = con.execute(
+        load_sql("ledger/queries/suppression_present.sql"), {"tenant_id": tenant_id, "numbers": json.dumps(numbers)}
+    )
+    return {row[0] for row in rows}
 
 
 class SuppressionList:
@@ -100,8 +91,8 @@ class SuppressionList:
         with self.ledger.write() as con:
             ensure_tenant_row(con, self.tenant_id)
             cursor = con.execute(
-                "INSERT OR IGNORE INTO suppression (tenant_id, phone_e164, reason, source) VALUES (?, ?, ?, ?)",
-                (self.tenant_id, e164, reason.strip(), source),
+                load_sql("ledger/queries/suppression_add.sql"),
+                {"tenant_id": self.tenant_id, "phone_e164": e164, "reason": reason.strip(), "source": source},
             )
         return cursor.rowcount > 0
 
@@ -110,7 +101,7 @@ class SuppressionList:
         e164 = self.normalize(raw)
         with self.ledger.write() as con:
             cursor = con.execute(
-                "DELETE FROM suppression WHERE tenant_id = ? AND phone_e164 = ?", (self.tenant_id, e164)
+                load_sql("ledger/queries/suppression_remove.sql"), {"tenant_id": self.tenant_id, "phone_e164": e164}
             )
         return cursor.rowcount > 0
 
@@ -122,23 +113,26 @@ class SuppressionList:
         digit_pattern = "%" + re.sub(r"([\\%_])", r"\\\1", digits) + "%"
         with self.ledger.read() as con:
             rows = con.execute(
-                "SELECT phone_e164, reason, source, added_at FROM suppression WHERE tenant_id = ? "
-                "AND (phone_e164 LIKE ? ESCAPE '\\' OR phone_e164 LIKE ? ESCAPE '\\' OR reason LIKE ? ESCAPE '\\') "
-                "ORDER BY phone_e164 LIMIT ?",
-                (self.tenant_id, pattern, digit_pattern, pattern, -1 if limit is None else limit),
+                load_sql("ledger/queries/suppression_search.sql"),
+                {
+                    "tenant_id": self.tenant_id,
+                    "pattern": pattern,
+                    "digit_pattern": digit_pattern,
+                    "limit": -1 if limit is None else limit,
+                },
             ).fetchall()
         return [SuppressionEntry(**dict(row)) for row in rows]
 
     def count(self) -> int:
         with self.ledger.read() as con:
-            return con.execute("SELECT count(*) FROM suppression WHERE tenant_id = ?", (self.tenant_id,)).fetchone()[0]
+            return con.execute(
+                load_sql("ledger/queries/suppression_count.sql"), {"tenant_id": self.tenant_id}
+            ).fetchone()[0]
 
     def numbers(self) -> list[str]:
         """Every suppressed number (E.164), sorted: for the audiences' anti-join and the sender."""
         with self.ledger.read() as con:
-            rows = con.execute(
-                "SELECT phone_e164 FROM suppression WHERE tenant_id = ? ORDER BY phone_e164", (self.tenant_id,)
-            )
+            rows = con.execute(load_sql("ledger/queries/suppression_numbers.sql"), {"tenant_id": self.tenant_id})
             return [row[0] for row in rows]
 
     def contains_many(self, numbers: Iterable[str]) -> set[str]:
@@ -170,10 +164,12 @@ class SuppressionList:
         with self.ledger.write() as con:
             ensure_tenant_row(con, self.tenant_id)
             present = _present(con, self.tenant_id, list(found))
-            new = [(self.tenant_id, e164, why, "import") for e164, why in found.items() if e164 not in present]
-            con.executemany(
-                "INSERT INTO suppression (tenant_id, phone_e164, reason, source) VALUES (?, ?, ?, ?)", new
-            )
+            new = [
+                {"tenant_id": self.tenant_id, "phone_e164": e164, "reason": why}
+                for e164, why in found.items()
+                if e164 not in present
+            ]
+            con.executemany(load_sql("ledger/queries/suppression_import.sql"), new)
         report.added, report.already_present = len(new), len(present)
         return report
 

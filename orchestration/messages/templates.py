@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
 from orchestration.messages.shortcodes import check_template
+from orchestration.sqlfiles import load_sql
 from orchestration.tenants.settings import check_tenant_id, ensure_tenant_row
 
 MAX_NAME_CHARS = 100
@@ -23,9 +24,6 @@ class Template:
     body: str
     created_at: str
     updated_at: str
-
-
-_COLUMNS = "template_id, tenant_id, name, body, created_at, updated_at"
 
 
 def _name(name: str) -> str:
@@ -49,13 +47,10 @@ def save(ledger: Ledger, tenant_id: int, name: str, body: str) -> Template:
     with ledger.write() as con:
         ensure_tenant_row(con, tenant_id)
         con.execute(
-            "INSERT INTO templates (tenant_id, name, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (tenant_id, name) DO UPDATE SET body = excluded.body, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-            (tenant_id, name, body),
+            load_sql("ledger/queries/template_upsert.sql"), {"tenant_id": tenant_id, "name": name, "body": body}
         )
         row = con.execute(
-            f"SELECT {_COLUMNS} FROM templates WHERE tenant_id = ? AND name = ?", (tenant_id, name)
+            load_sql("ledger/queries/template_get.sql"), {"tenant_id": tenant_id, "name": name}
         ).fetchone()
     return _template(row)
 
@@ -65,7 +60,7 @@ def get(ledger: Ledger, tenant_id: int, name: str) -> Template:
     check_tenant_id(tenant_id)
     with ledger.read() as con:
         row = con.execute(
-            f"SELECT {_COLUMNS} FROM templates WHERE tenant_id = ? AND name = ?", (tenant_id, _name(name))
+            load_sql("ledger/queries/template_get.sql"), {"tenant_id": tenant_id, "name": _name(name)}
         ).fetchone()
     if row is None:
         raise UserError(f"Tenant {tenant_id} has no template named {name!r}")
@@ -76,9 +71,7 @@ def list_templates(ledger: Ledger, tenant_id: int) -> list[Template]:
     """The tenant's templates, by name."""
     check_tenant_id(tenant_id)
     with ledger.read() as con:
-        rows = con.execute(
-            f"SELECT {_COLUMNS} FROM templates WHERE tenant_id = ? ORDER BY name", (tenant_id,)
-        ).fetchall()
+        rows = con.execute(load_sql("ledger/queries/template_list.sql"), {"tenant_id": tenant_id}).fetchall()
     return [_template(row) for row in rows]
 
 
@@ -86,5 +79,7 @@ def delete(ledger: Ledger, tenant_id: int, name: str) -> bool:
     """Remove the tenant's template with that name; False when there was none."""
     check_tenant_id(tenant_id)
     with ledger.write() as con:
-        cursor = con.execute("DELETE FROM templates WHERE tenant_id = ? AND name = ?", (tenant_id, _name(name)))
+        cursor = con.execute(
+            load_sql("ledger/queries/template_delete.sql"), {"tenant_id": tenant_id, "name": _name(name)}
+        )
     return cursor.rowcount > 0

@@ -10,6 +10,7 @@ import phonenumbers
 
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
+from orchestration.sqlfiles import load_sql
 from orchestration.tenants.secret_key import TokenCipher
 from orchestration.tenants.settings import check_tenant_id, ensure_tenant_row
 
@@ -91,20 +92,15 @@ def save_twilio(ledger: Ledger, tenant_id: int, credentials: TwilioCredentials, 
     with ledger.write() as con:
         ensure_tenant_row(con, tenant_id)
         con.execute(
-            "INSERT INTO tenant_credentials (tenant_id, account_sid, auth_token_encrypted, from_number, "
-            "messaging_service_sid, api_base_url) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant_id) DO UPDATE SET account_sid = excluded.account_sid, "
-            "auth_token_encrypted = excluded.auth_token_encrypted, from_number = excluded.from_number, "
-            "messaging_service_sid = excluded.messaging_service_sid, api_base_url = excluded.api_base_url, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-            (
-                tenant_id,
-                credentials.account_sid,
-                encrypted,
-                credentials.from_number,
-                credentials.messaging_service_sid,
-                credentials.api_base_url,
-            ),
+            load_sql("ledger/queries/credentials_upsert.sql"),
+            {
+                "tenant_id": tenant_id,
+                "account_sid": credentials.account_sid,
+                "auth_token_encrypted": encrypted,
+                "from_number": credentials.from_number,
+                "messaging_service_sid": credentials.messaging_service_sid,
+                "api_base_url": credentials.api_base_url,
+            },
         )
 
 
@@ -112,11 +108,7 @@ def twilio_summary(ledger: Ledger, tenant_id: int) -> TwilioSummary | None:
     """The shareable part of the tenant's credentials (nothing is decrypted), or None when not set."""
     check_tenant_id(tenant_id)
     with ledger.read() as con:
-        row = con.execute(
-            "SELECT account_sid, from_number, messaging_service_sid, api_base_url, updated_at "
-            "FROM tenant_credentials WHERE tenant_id = ?",
-            (tenant_id,),
-        ).fetchone()
+        row = con.execute(load_sql("ledger/queries/credentials_summary.sql"), {"tenant_id": tenant_id}).fetchone()
     return TwilioSummary(**dict(row)) if row else None
 
 
@@ -124,11 +116,7 @@ def load_twilio(ledger: Ledger, tenant_id: int, cipher: TokenCipher) -> TwilioCr
     """The tenant's credentials with the token decrypted; a UserError when none are set or the key is wrong."""
     check_tenant_id(tenant_id)
     with ledger.read() as con:
-        row = con.execute(
-            "SELECT account_sid, auth_token_encrypted, from_number, messaging_service_sid, api_base_url "
-            "FROM tenant_credentials WHERE tenant_id = ?",
-            (tenant_id,),
-        ).fetchone()
+        row = con.execute(load_sql("ledger/queries/credentials_get.sql"), {"tenant_id": tenant_id}).fetchone()
     if row is None:
         raise UserError(
             f"Tenant {tenant_id} has no Twilio credentials: run `bkntc-sms tenant set-twilio --tenant {tenant_id}`"

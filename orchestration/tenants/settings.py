@@ -11,6 +11,7 @@ import phonenumbers
 
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
+from orchestration.sqlfiles import load_sql
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def validate_settings(settings: TenantSettings) -> TenantSettings:
 
 def ensure_tenant_row(con: sqlite3.Connection, tenant_id: int) -> None:
     """Inside a write transaction: make sure the tenant has its row (with default settings)."""
-    con.execute("INSERT OR IGNORE INTO tenants (tenant_id) VALUES (?)", (check_tenant_id(tenant_id),))
+    con.execute(load_sql("ledger/queries/tenant_ensure.sql"), {"tenant_id": check_tenant_id(tenant_id)})
 
 
 def _from_row(row: sqlite3.Row) -> TenantSettings:
@@ -88,8 +89,7 @@ def _from_row(row: sqlite3.Row) -> TenantSettings:
 
 
 def _select(con: sqlite3.Connection, tenant_id: int) -> sqlite3.Row | None:
-    columns = ", ".join(("tenant_id", *_EDITABLE))
-    return con.execute(f"SELECT {columns} FROM tenants WHERE tenant_id = ?", (tenant_id,)).fetchone()
+    return con.execute(load_sql("ledger/queries/tenant_settings_get.sql"), {"tenant_id": tenant_id}).fetchone()
 
 
 def get_settings(ledger: Ledger, tenant_id: int) -> TenantSettings:
@@ -106,9 +106,7 @@ def ensure_tenant(ledger: Ledger, tenant_id: int, name: str | None = None) -> Te
         ensure_tenant_row(con, tenant_id)
         if name is not None:
             con.execute(
-                "UPDATE tenants SET name = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                "WHERE tenant_id = ?",
-                (str(name).strip(), tenant_id),
+                load_sql("ledger/queries/tenant_set_name.sql"), {"tenant_id": tenant_id, "name": str(name).strip()}
             )
         return _from_row(_select(con, tenant_id))
 
@@ -123,10 +121,6 @@ def update_settings(ledger: Ledger, tenant_id: int, **changes: Any) -> TenantSet
     with ledger.write() as con:
         ensure_tenant_row(con, tenant_id)
         if given:
-            assignments = ", ".join(f"{name} = ?" for name in given)
-            con.execute(
-                f"UPDATE tenants SET {assignments}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                "WHERE tenant_id = ?",
-                (*(getattr(checked, name) for name in given), tenant_id),
-            )
+            values = {name: getattr(checked, name) if name in given else None for name in _EDITABLE}
+            con.execute(load_sql("ledger/queries/tenant_settings_update.sql"), {"tenant_id": tenant_id, **values})
         return _from_row(_select(con, tenant_id))

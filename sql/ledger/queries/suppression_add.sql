@@ -1,0 +1,3 @@
+-- Suppress one number of a tenant; a number already suppressed keeps its first reason (rowcount 0).
+INSERT OR IGNORE INTO suppression (tenant_id, phone_e164, reason, source)
+VALUES (:tenant_id, :phone_e164, :reason, :source)

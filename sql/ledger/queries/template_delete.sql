@@ -1,0 +1,2 @@
+-- Remove one tenant's template, by name.
+DELETE FROM templates WHERE tenant_id = :tenant_id AND name = :name

@@ -1,0 +1,4 @@
+-- One tenant's template, by name.
+SELECT template_id, tenant_id, name, body, created_at, updated_at
+FROM templates
+WHERE tenant_id = :tenant_id AND name = :name
