@@ -17,10 +17,13 @@ from orchestration.audiences.query import (
     bound_values,
     check_against_data,
     check_arguments,
+    classified_table_sql,
+    counted_sql,
     counts_sql,
     described_parameters,
     known_appointment_statuses,
     segment_sql,
+    selected_sql,
 )
 from orchestration.audiences.segments import SEGMENTS
 from orchestration.audiences.suppression import no_suppressed_numbers, suppressed_numbers
@@ -74,8 +77,11 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     suppressed = _suppressed(ledger, query)
     with warehouse.reader() as con:
         check_against_data(con, query)
-        count, excluded = _counts(con, query, suppressed)
-        sql = segment_sql(query, "sample")
+        con.register("suppressed_numbers", suppressed)
+        sql = classified_table_sql(query)
+        con.execute(sql, bind(sql, bound_values(query)))
+        count, excluded = _by_reason(con.execute(counted_sql()).fetchall())
+        sql = selected_sql("sample")
         frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()[list(RECIPIENT_COLUMNS)]
     return Preview(
         tenant_id=query.tenant_id,
@@ -150,5 +156,9 @@ def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:
 def _counts(con: duckdb.DuckDBPyConnection, query: AudienceQuery, suppressed: pa.Table) -> tuple[int, dict]:
     con.register("suppressed_numbers", suppressed)
     sql = counts_sql(query)
-    by_reason = dict(con.execute(sql, bind(sql, bound_values(query))).fetchall())
+    return _by_reason(con.execute(sql, bind(sql, bound_values(query))).fetchall())
+
+
+def _by_reason(rows: list[tuple]) -> tuple[int, dict]:
+    by_reason = dict(rows)
     return by_reason.pop(None, 0), {reason: by_reason.get(reason, 0) for reason in EXCLUSIONS}

@@ -149,6 +149,25 @@ def segment_sql(query: AudienceQuery, selection: str) -> str:
     )
 
 
+def classified_table_sql(query: AudienceQuery) -> str:
+    """Creates the temporary table `classified_members` (the query's members with their exclusion reason), so a
+    preview evaluates the segment once for its counts and its sample (`counted_sql`, `selected_sql`)."""
+    return f"CREATE TEMP TABLE classified_members AS\n{_members_sql(query)}\nSELECT * FROM classified_members"
+
+
+def counted_sql() -> str:
+    """Members per exclusion reason (NULL = recipients) of the table made by `classified_table_sql`."""
+    return load_sql("segments/exclusion_counts.sql")
+
+
+def selected_sql(selection: str) -> str:
+    """`selection` (as in `segment_sql`) with anchor details, from the table made by `classified_table_sql`."""
+    return (
+        f"WITH selected_members AS ({load_sql(f'segments/select_{selection}.sql')})\n"
+        f"{load_sql('segments/anchored.sql')}"
+    )
+
+
 def bound_values(query: AudienceQuery, **extra: Any) -> dict[str, Any]:
     """Every value a segment query may bind."""
     return {
