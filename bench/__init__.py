@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,3 +26,31 @@ def append_section(title: str, body: str) -> None:
         target.write_text("# Benchmarks\n\nFigures appended by the scripts in `bench/`.\n")
     with target.open("a", encoding="utf-8") as out:
         out.write(f"\n## {title}\n\n_{stamp}, {machine()}_\n\n{body.rstrip()}\n")
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux /proc)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRss:
+    """Samples this process's resident memory every 20 ms while the block runs: `.start`, `.peak` in MB."""
+
+    def __enter__(self) -> PeakRss:
+        self.peak = self.start = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

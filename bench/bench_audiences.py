@@ -6,12 +6,11 @@ import argparse
 import random
 import statistics
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import append_section
+from bench import PeakRss, append_section
 from orchestration.audiences import (
     SEGMENTS,
     AudienceQuery,
@@ -29,31 +28,6 @@ from orchestration.warehouse.sync import sync
 AS_OF = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class PeakRss:
-    """Samples this process's resident memory every 20 ms while the block runs."""
-
-    def __enter__(self) -> PeakRss:
-        self.peak = self.start = rss_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def build(root: Path, customers: int, tenants: int) -> tuple[Warehouse, Ledger, dict[str, int]]:

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import append_section
+from bench import append_section, rss_mb
 from orchestration.audiences import AudienceQuery
 from orchestration.config import Home
 from orchestration.ledger import Ledger
@@ -36,14 +36,9 @@ TEMPLATE = "Hi {customer_first_name}, it has been a while! Book again at {compan
 BOOKNETIC_PER_TICK, BOOKNETIC_TICK_S = 25, 60
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
-def _peak_rss_mb() -> float:
+def _peakrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -100,7 +95,7 @@ def _run(home: Home, ledger: Ledger, campaign_id: int, seconds: float | None = N
     """Runs the engine (stopping it with a pause after `seconds` when given): (elapsed, sent, RSS samples)."""
     samples: list[float] = []
     run = CampaignRun(ledger, 1, campaign_id, gateway_for(home, ledger, 1),
-                      on_chunk=lambda s: samples.append(_rss_mb()))  # fmt: skip
+                      on_chunk=lambda s: samples.append(rss_mb()))  # fmt: skip
     if seconds:
         threading.Timer(seconds, lambda: pause(ledger, 1, campaign_id)).start()
     started = time.perf_counter()
@@ -121,7 +116,7 @@ def throughput(root: Path, recipients: int) -> list[str]:
 def big_campaign(root: Path, recipients: int, send_seconds: float) -> list[str]:
     home, ledger = _home(root, "big")
     campaign_id, snapshot_s = _segment_campaign(home, ledger, recipients)
-    after_snapshot = _peak_rss_mb()
+    after_snapshot = _peakrss_mb()
     elapsed, sent, samples = _run(home, ledger, campaign_id, seconds=send_seconds)
     quarter = max(1, len(samples) // 4)
     early, late = sum(samples[:quarter]) / quarter, sum(samples[-quarter:]) / quarter
@@ -130,7 +125,7 @@ def big_campaign(root: Path, recipients: int, send_seconds: float) -> list[str]:
         f"({recipients / snapshot_s:,.0f} rows/s) | <= 30 s for 1M |",
         f"| peak RSS of the send process, snapshot of {recipients:,} | {after_snapshot:.0f} MB | <= 300 MB |",
         f"| RSS while sending from the {recipients:,} campaign ({sent:,} sent in {elapsed:.0f} s) | first quarter "
-        f"{early:.0f} MB, last quarter {late:.0f} MB, peak {_peak_rss_mb():.0f} MB | flat |",
+        f"{early:.0f} MB, last quarter {late:.0f} MB, peak {_peakrss_mb():.0f} MB | flat |",
     ]
 
 

@@ -7,13 +7,13 @@ import platform
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 
+from bench import PeakRss
 from orchestration.source import open_source
 from orchestration.source.synthetic import generate, write_snapshot
 from orchestration.warehouse import Warehouse
@@ -24,31 +24,6 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 AS_OF = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class PeakRss:
-    """Samples this process's resident memory every 50 ms while the block runs."""
-
-    def __enter__(self) -> PeakRss:
-        self.peak = self.start = rss_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, rss_mb())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def run_sync(folder: Path, warehouse: Warehouse) -> tuple[float, list[StepReport], PeakRss]:

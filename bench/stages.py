@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import rss_mb
+
 AS_OF = datetime(2025, 6, 1, tzinfo=UTC)
 SEED = 11
 MARIADB_PORTS = range(35500, 35520)
@@ -34,12 +36,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def cpu_seconds(pid: int | None = None) -> float:

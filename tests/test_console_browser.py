@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from orchestration.cli import main
 from orchestration.ledger import Ledger
 from orchestration.sender import campaigns
 from orchestration.warehouse import Warehouse
+from tests.fixtures.servers import free_port
 from tests.test_console import APP, build_demo_home, point_tenants_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,15 +32,6 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 TEST_NUMBER = "+14155552671"
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
 
 
 def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -62,7 +53,7 @@ def console_url(tmp_path, simulator, monkeypatch):
     home = build_demo_home(tmp_path / "home")
     point_tenants_at(home, simulator.base_url)
     monkeypatch.setenv("BKNTC_SMS_HOME", str(home.root))
-    port = free_port()
+    port = free_port(PORTS)
     env = {**os.environ, "BKNTC_SMS_HOME": str(home.root)}
     log = open(tmp_path / "streamlit.log", "wb")
     server = subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
-import socket
 import stat
 from collections.abc import Iterator
 
@@ -20,6 +19,7 @@ from orchestration.simulator.server import Simulator
 from orchestration.tenants import TokenCipher, TwilioCredentials, load_twilio, save_twilio, twilio_summary
 from orchestration.tenants.secret_key import SECRET_KEY_ENV, read_or_create_key_file
 from orchestration.tenants.twilio_client import BaseUrlHttpClient, check_credentials
+from tests.fixtures.servers import free_port
 
 PORTS = range(34000, 34050)
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -28,20 +28,11 @@ OTHER_TOKEN = "00112233445566778899aabbccddeeff"
 FROM = "+15005550006"
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
 
 
 @pytest.fixture
 def simulator() -> Iterator[Simulator]:
-    with Simulator(port=_free_port(), accounts={ACCOUNT_SID: TOKEN}) as running:
+    with Simulator(port=free_port(PORTS), accounts={ACCOUNT_SID: TOKEN}) as running:
         yield running
 
 
@@ -196,7 +187,7 @@ def test_a_wrong_token_is_reported_as_refused_by_twilio(simulator):
 
 
 def test_an_unreachable_api_is_reported_in_words():
-    result = check_credentials(credentials(api_base_url=f"http://127.0.0.1:{_free_port()}"), timeout=2)
+    result = check_credentials(credentials(api_base_url=f"http://127.0.0.1:{free_port(PORTS)}"), timeout=2)
     assert not result.works and result.message.startswith("Cannot reach http://127.0.0.1:")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.sender.runner import HTTP_TIMEOUT_ENV
+from tests.fixtures.servers import port_is_free
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "reliability"
@@ -31,12 +31,8 @@ def free_port() -> int:
     for _ in range(len(PORTS)):
         port = _next_port[0]
         _next_port[0] = PORTS.start + (port + 1 - PORTS.start) % len(PORTS)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
+        if port_is_free(port):
+            return port
     raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
