@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -22,7 +24,6 @@ from orchestration.audiences.query import (
     counts_sql,
     described_parameters,
     known_appointment_statuses,
-    segment_sql,
     selected_sql,
 )
 from orchestration.audiences.segments import SEGMENTS
@@ -38,9 +39,9 @@ RECIPIENT_COLUMNS = (
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
     "location_name", "location_address",
 )  # fmt: skip
-# DuckDB's working memory while streaming recipients. A read-only connection cannot spill, so this is a hard cap
-# (1M recipients need ~100 MB; 64 MB fails). One thread: each DuckDB thread keeps its own buffers, and on the
-# snapshot path the ledger inserts, not the query, set the pace (bench/run_all.py measures both).
+# DuckDB's working memory while snapshotting recipients; the rest spills to disk (a read-only connection spills
+# to its temp_directory too). One thread: each DuckDB thread keeps its own buffers, and on the snapshot path the
+# ledger inserts, not the query, set the pace (bench/run_all.py measures both).
 STREAM_MEMORY_LIMIT = "128MB"
 
 
@@ -55,6 +56,15 @@ class Preview:
     sample: pd.DataFrame  # RECIPIENT_COLUMNS, ordered by customer_id
     params: dict[str, Any]
     as_of: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A query's recipient count, exclusions by reason, and its recipients as chunks of RECIPIENT_COLUMNS."""
+
+    count: int
+    excluded: dict[str, int]
+    chunks: Iterator[pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -101,19 +111,43 @@ def recipients(
     (RECIPIENT_COLUMNS; anchor columns are null for segments without an anchor appointment).
 
     The reader connection stays open while the caller iterates: consume the iterator in one unit of work."""
+    with snapshot(warehouse, ledger, query, chunk_size) as frozen:
+        yield from frozen.chunks
+
+
+@contextmanager
+def snapshot(
+    warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, chunk_size: int = 50_000
+) -> Iterator[Snapshot]:
+    """The query's counts and its recipients (as `recipients` yields them) from one evaluation of the segment,
+    so both describe the same audience; iterate `.chunks` inside the block.
+
+    DuckDB works within STREAM_MEMORY_LIMIT on one thread and spills the rest to a private folder beside the
+    warehouse, removed when the block ends."""
     check_arguments(query)
     query = replace(query, as_of=query.as_of_utc())
     suppressed = _suppressed(ledger, query)
-    with warehouse.reader() as con:
+    with (
+        warehouse.reader() as con,
+        tempfile.TemporaryDirectory(prefix=f".{warehouse.path.name}.spill-", dir=warehouse.path.parent) as spill,
+    ):
         check_against_data(con, query)
         con.execute(f"SET memory_limit = '{STREAM_MEMORY_LIMIT}'")
         con.execute("SET threads = 1")
+        con.execute("SET temp_directory = $spill", {"spill": spill})
         con.register("suppressed_numbers", suppressed)
-        sql = segment_sql(query, "recipients")
+        sql = classified_table_sql(query)
+        con.execute(sql, bind(sql, bound_values(query)))
+        count, excluded = _by_reason(con.execute(counted_sql()).fetchall())
+        sql = selected_sql("recipients")
         batches = con.sql(sql, params=bind(sql, bound_values(query))).to_arrow_reader(chunk_size)
-        for batch in batches:
-            if batch.num_rows:
-                yield batch.select(list(RECIPIENT_COLUMNS)).to_pandas()
+        yield Snapshot(count, excluded, _frames(batches))
+
+
+def _frames(batches: pa.RecordBatchReader) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        if batch.num_rows:
+            yield batch.select(list(RECIPIENT_COLUMNS)).to_pandas()
 
 
 def segment_sizes(

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from orchestration.audiences import AudienceQuery, preview, recipients
+from orchestration.audiences import AudienceQuery
+from orchestration.audiences.audience import snapshot
 from orchestration.audiences.query import check_arguments
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
@@ -215,7 +217,8 @@ def transition(
 
 
 def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: int) -> Campaign:
-    """Freezes the campaign's audience (the preview's own query) with rendered bodies, then queues it.
+    """Freezes the campaign's audience (the preview's own query; counts and rows from one evaluation) with
+    rendered bodies, then queues it.
 
     Rows are written in chunks while the campaign stays a draft; only the final transaction queues it, so an
     interrupted launch leaves a draft whose partial rows the next launch clears."""
@@ -227,13 +230,14 @@ def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: in
     query = campaign.audience_query()
     if query.as_of is None:  # freeze "now", so that the counts and the rows describe the same audience
         query = replace(query, as_of=datetime.now(UTC).replace(microsecond=0))
-    counted = preview(warehouse, ledger, query, sample=0)
     company = company_details(warehouse, tenant_id)
     with ledger.write() as con:
         con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
-    for frame in recipients(warehouse, ledger, query, chunk_size=SNAPSHOT_CHUNK):
-        _insert_recipients(ledger, campaign_id, frame, render_many(campaign.template_body, frame, company))
-    return _finish_launch(ledger, tenant_id, campaign_id, excluded=counted.excluded)
+    with snapshot(warehouse, ledger, query, chunk_size=SNAPSHOT_CHUNK) as frozen:
+        for frame in frozen.chunks:
+            _insert_recipients(ledger, campaign_id, frame, render_many(campaign.template_body, frame, company))
+            pa.default_memory_pool().release_unused()  # pandas' string kernels: hand their pool's pages back
+    return _finish_launch(ledger, tenant_id, campaign_id, excluded=frozen.excluded)
 
 
 def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
