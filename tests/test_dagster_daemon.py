@@ -15,7 +15,7 @@ import pytest
 
 from orchestration.defs.sending.instance import CAMPAIGN_TAG, write_instance_config
 from orchestration.sender import status
-from tests.fixtures.servers import _port_is_free
+from tests.fixtures.servers import free_port
 from tests.sending import manual, numbers, with_twilio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ def test_daemon_sensor_sends_a_queued_campaign(home, simulator, tmp_path):
     ledger = with_twilio(home)
     campaign_id = manual(ledger, numbers(5))
     write_instance_config(home)
-    port = next(p for p in PORTS if _port_is_free(p))
+    port = free_port(PORTS)
     env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home)}
     daemon = _start([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], env, tmp_path / "daemon.log")
     webserver = _start([str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
