@@ -65,18 +65,21 @@ def build_warehouse(path: str, customers: int) -> None:
         con.execute("INSERT INTO company VALUES (1, 'Bench Spa', '', '', '')")
 
 
-def _simulator(latency_ms: float, limit: float | None = None) -> subprocess.Popen:
-    command = [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", str(PORT),
+def start_simulator(latency_ms: float, port: int = PORT) -> subprocess.Popen:
+    """The Twilio simulator in its own process (no suffix errors), returned once it has printed its URL."""
+    command = [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", str(port),
                "--latency-ms", str(latency_ms), "--no-suffix-errors"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     process.stdout.readline()
     return process
 
 
-def _home(root: Path, name: str) -> tuple[Home, Ledger]:
+def simulator_home(root: Path, name: str, port: int = PORT) -> tuple[Home, Ledger]:
+    """A home folder whose tenant 1 sends through the simulator on `port`."""
     home = Home.resolve(root / name).ensure()
     ledger = Ledger(home.ledger)
-    credentials = TwilioCredentials(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM, api_base_url=f"http://127.0.0.1:{PORT}")
+    credentials = TwilioCredentials(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM,
+                                    api_base_url=f"http://127.0.0.1:{port}")  # fmt: skip
     save_twilio(ledger, 1, credentials, TokenCipher.for_home(home))
     return home, ledger
 
@@ -104,7 +107,7 @@ def _run(home: Home, ledger: Ledger, campaign_id: int, seconds: float | None = N
 
 
 def throughput(root: Path, recipients: int) -> list[str]:
-    home, ledger = _home(root, "throughput")
+    home, ledger = simulator_home(root, "throughput")
     campaign_id, snapshot_s = _segment_campaign(home, ledger, recipients)
     elapsed, sent, _ = _run(home, ledger, campaign_id)
     current = status(ledger, 1, campaign_id)
@@ -114,7 +117,7 @@ def throughput(root: Path, recipients: int) -> list[str]:
 
 
 def big_campaign(root: Path, recipients: int, send_seconds: float) -> list[str]:
-    home, ledger = _home(root, "big")
+    home, ledger = simulator_home(root, "big")
     campaign_id, snapshot_s = _segment_campaign(home, ledger, recipients)
     after_snapshot = _peakrss_mb()
     elapsed, sent, samples = _run(home, ledger, campaign_id, seconds=send_seconds)
@@ -130,7 +133,7 @@ def big_campaign(root: Path, recipients: int, send_seconds: float) -> list[str]:
 
 
 def rate_accuracy(root: Path, rate: float, seconds: float) -> str:
-    home, ledger = _home(root, f"rate{rate:g}")
+    home, ledger = simulator_home(root, f"rate{rate:g}")
     count = int(rate * seconds)
     people = [(f"+1201{3000000 + i:07d}", "") for i in range(count)]
     campaign = send_manual(ledger, 1, people, "Rate test", settings=CampaignSettings(rate_limit_per_s=rate))
@@ -145,7 +148,7 @@ def rate_accuracy(root: Path, rate: float, seconds: float) -> str:
 
 
 def pause_latency(root: Path, rate: float) -> str:
-    home, ledger = _home(root, f"pause{rate:g}")
+    home, ledger = simulator_home(root, f"pause{rate:g}")
     people = [(f"+1201{4000000 + i:07d}", "") for i in range(5000)]
     campaign = send_manual(ledger, 1, people, "Pause test", settings=CampaignSettings(rate_limit_per_s=rate))
     run = CampaignRun(ledger, 1, campaign.campaign_id, gateway_for(home, ledger, 1))
@@ -175,7 +178,7 @@ def main() -> None:
         return
     send_n, big_n, rate_s = (5_000, 50_000, 5) if args.quick else (100_000, 1_000_000, 20)
     lines = ["| measure | figure | goal |", "|---|---|---|"]
-    simulator = _simulator(50)
+    simulator = start_simulator(50)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-send-") as folder:
             root = Path(folder)

@@ -470,25 +470,15 @@ def _top_operators(path: Path, n: int = 4) -> list[tuple[str, float]]:
 
 
 def _simulator(latency_ms: float) -> subprocess.Popen:
-    command = [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", str(SIMULATOR_PORT),
-               "--latency-ms", str(latency_ms), "--no-suffix-errors"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    process.stdout.readline()
-    return process
+    from bench.bench_send import start_simulator
+
+    return start_simulator(latency_ms, SIMULATOR_PORT)
 
 
 def _home(root: Path, name: str) -> tuple[Any, Any]:
-    from orchestration.config import Home
-    from orchestration.ledger import Ledger
-    from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
-    from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
+    from bench.bench_send import simulator_home
 
-    home = Home.resolve(root / name).ensure()
-    ledger = Ledger(home.ledger)
-    credentials = TwilioCredentials(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM,
-                                    api_base_url=f"http://127.0.0.1:{SIMULATOR_PORT}")  # fmt: skip
-    save_twilio(ledger, 1, credentials, TokenCipher.for_home(home))
-    return home, ledger
+    return simulator_home(root, name, SIMULATOR_PORT)
 
 
 def _build_send_warehouse(path: Path, customers: int) -> None:
