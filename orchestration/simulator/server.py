@@ -1,11 +1,14 @@
 """The simulator's HTTP server: Twilio's Messages API plus admin paths under /_sim, in a background thread.
 
 Admin paths (no auth; the server binds 127.0.0.1 by default):
-  GET  /_sim/messages[?to=+1...]  accepted messages, oldest first: {"messages": [...]}
-  POST /_sim/reset                forget messages, throttle state and counters
+  GET  /_sim/messages[?to=+1...]  every message (outbound and inbound), oldest first, with its CURRENT status
+  GET  /_sim/messages/SID         one message as it is now
+  POST /_sim/reset                forget messages, queues, opt-outs, pending webhooks and counters
   GET  /_sim/config               current fault settings
   POST /_sim/config               change fault settings (JSON object of Faults fields)
-  GET  /_sim/stats                counters: requests, creates, accepted, error_<code>
+  GET  /_sim/stats                counters (see MessagesApi.stats)
+  POST /_sim/inbound              a handset's reply: {"from": "+1...", "to": "<sender>", "body": "STOP",
+                                  "account_sid": optional}; stored, opt-out keywords applied, webhook posted
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import base64
 import binascii
 import json
 import re
+import socket
 import threading
 import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from orchestration.simulator.api import API, MessagesApi, Reply, error_reply
 from orchestration.simulator.faults import Faults
+from orchestration.simulator.lifecycle import Clock, render
 from orchestration.simulator.store import MessageStore
 
 DEMO_ACCOUNT_SID = "AC" + "de" * 16
@@ -73,6 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
         delay += reply.delay_s
         if delay:
             time.sleep(delay)
+        if reply.drop:  # the message is created; the client gets no answer at all
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         self._send(reply)
 
     def _credentials(self) -> tuple[str, str] | None:
@@ -110,10 +123,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _admin(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
         api = self.server.api
         if (method, path) == ("GET", "/_sim/messages"):
-            messages = api.store.all()
+            messages = api.store.all(api.now())
             if "to" in query:
                 messages = [m for m in messages if m["to"] == query["to"][0]]
             return Reply(200, {"messages": messages})
+        if method == "GET" and path.startswith("/_sim/messages/"):
+            found = api.store.entry(path.rsplit("/", 1)[-1])
+            if found is None:
+                return Reply(404, {"error": "no such message"})
+            return Reply(200, render(found[0], found[1], api.now()))
+        if (method, path) == ("POST", "/_sim/inbound"):
+            try:
+                data = json.loads(body or b"{}")
+            except ValueError:
+                return Reply(400, {"error": "the body must be a JSON object"})
+            if not isinstance(data, dict):
+                return Reply(400, {"error": "the body must be a JSON object"})
+            return api.inbound(data)
         if (method, path) == ("POST", "/_sim/reset"):
             api.reset()
             return Reply(200, {"reset": True})
@@ -129,10 +155,11 @@ class _Handler(BaseHTTPRequestHandler):
         return Reply(404, {"error": f"unknown admin path {method} {path}"})
 
     def _send(self, reply: Reply) -> None:
-        payload = json.dumps(reply.body, separators=(",", ":")).encode("utf-8")
+        payload = reply.raw if reply.raw is not None else json.dumps(reply.body, separators=(",", ":")).encode()
         head = [f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}",
-                "Content-Type: application/json; charset=utf-8",
-                f"Content-Length: {len(payload)}"]
+                f"Content-Type: {reply.content_type}",
+                f"Content-Length: {len(payload)}",
+                f"Date: {formatdate(usegmt=True)}"]
         head += [f"{name}: {value}" for name, value in reply.headers.items()]
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
 
@@ -152,10 +179,12 @@ class Simulator:
         record: str | Path | None = None,
         seed: int | None = None,
         strict: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self._address = (host, port)
         store = MessageStore(Path(record) if record else None)
-        self.api = MessagesApi(accounts or {DEMO_ACCOUNT_SID: DEMO_AUTH_TOKEN}, faults or Faults(), store, seed, strict)
+        self.api = MessagesApi(accounts or {DEMO_ACCOUNT_SID: DEMO_AUTH_TOKEN}, faults or Faults(), store, seed, strict,
+                               clock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -196,6 +225,7 @@ class Simulator:
         finally:
             self._server.server_close()
             self._server = None
+            self.api.close()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -205,6 +235,7 @@ class Simulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self.api.close()
 
     def __enter__(self) -> Simulator:
         self.start()
@@ -214,9 +245,30 @@ class Simulator:
         self.stop()
 
     def accepted(self, to: str | None = None) -> list[dict[str, Any]]:
-        """Accepted messages (Twilio's message JSON), oldest first; only those to `to` when given."""
-        messages = self.api.store.all()
+        """Created outbound messages (Twilio's message JSON with their current status), oldest first; only those
+        to `to` when given."""
+        messages = [m for m in self.api.store.all(self.api.now()) if m["direction"] != "inbound"]
         return [m for m in messages if m["to"] == to] if to else messages
+
+    def message(self, sid: str) -> dict[str, Any] | None:
+        """One message (outbound or inbound) as it is now, or None."""
+        found = self.api.store.entry(sid)
+        return render(found[0], found[1], self.api.now()) if found else None
+
+    def inbound(self, from_: str, to: str, body: str, account_sid: str | None = None) -> dict[str, Any]:
+        """A handset's reply (as POST /_sim/inbound): {"message": ..., "opt_out_type": STOP|START|HELP|None}."""
+        reply = self.api.inbound({"from": from_, "to": to, "body": body, "account_sid": account_sid})
+        if reply.status != 200:
+            raise ValueError(reply.body["error"])
+        return reply.body
+
+    @property
+    def clock(self) -> Clock:
+        return self.api.clock
+
+    def pending_webhooks(self) -> int:
+        """Status callbacks and incoming webhooks not posted yet (including retries)."""
+        return self.api.webhooks.pending()
 
     def configure(self, **changes: Any) -> Faults:
         """Change fault settings at runtime (same names as Faults)."""
