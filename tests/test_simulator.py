@@ -289,3 +289,57 @@ def test_cli_prints_its_base_url_and_the_demo_account():
     assert base == "http://127.0.0.1:34109"
     assert DEMO_ACCOUNT_SID in lines[2] and DEMO_AUTH_TOKEN in lines[2]
     assert account.json()["status"] == "active"
+
+
+def test_cli_flags_set_the_new_fault_settings():
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", "34108", "--mode", "realistic",
+         "--throughput", f"{DEMO_FROM}=2.5", "--throughput", "MG" + "ab" * 16 + "=20", "--list-lag", "0.25",
+         "--delivery-delay", "1.5", "--error-after-create", "502=0.1", "--drop-after-create", "0.05",
+         "--retry-after-form", "http-date", "--queue-limit-seconds", "600", "--list-error-rate", "0.02",
+         "--callback-duplicate-rate", "0.1", "--incoming-url", f"{DEMO_FROM}=http://127.0.0.1:9/in"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        base = process.stdout.readline().split()[-1]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                config = requests.get(f"{base}/_sim/config", timeout=2).json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    assert config["mode"] == "realistic"
+    assert config["sender_throughput"] == {DEMO_FROM: 2.5, "MG" + "ab" * 16: 20.0}
+    assert (config["list_lag_s"], config["delivery_delay_s"], config["queue_limit_s"]) == (0.25, 1.5, 600.0)
+    assert config["error_after_create_rates"] == {"502": 0.1}
+    assert (config["drop_after_create_rate"], config["retry_after_form"], config["list_error_rate"]) == (
+        0.05, "http-date", 0.02)
+    assert config["callback_duplicate_rate"] == 0.1
+    assert config["incoming_urls"] == {DEMO_FROM: "http://127.0.0.1:9/in"}
+
+
+def test_cli_refuses_an_unknown_mode():
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+
+    result = CliRunner().invoke(main, ["simulator", "--port", "34108", "--mode", "warp"])
+
+    assert result.exit_code != 0 and "warp" in result.output
+
+
+def test_realistic_preset_has_twilios_lags_and_fast_has_none():
+    from orchestration.simulator import Faults
+
+    realistic, fast = Faults.realistic(queue_limit_s=60), Faults()
+
+    assert (realistic.mode, realistic.effective_list_lag_s, realistic.effective_delivery_delay_s) == (
+        "realistic", 1.0, 2.0)
+    assert realistic.queue_limit_s == 60
+    assert (fast.mode, fast.effective_list_lag_s, fast.effective_delivery_delay_s) == ("fast", 0.0, 0.0)
+    assert Faults(mode="realistic").effective_list_lag_s == 1.0  # None means the mode's default
