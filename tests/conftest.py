@@ -12,6 +12,8 @@ pytest_plugins = ["tests.fixtures.servers"]
 
 for _var in ("TWILIO_EDGE", "TWILIO_REGION"):
     os.environ.pop(_var, None)
+# The simulator's fast mode shows a new message in its list at once; tests of the realistic mode set their own.
+os.environ.setdefault("BKNTC_SMS_LOOKUP_SETTLE_S", "0.1")
 
 
 @pytest.fixture

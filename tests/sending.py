@@ -5,6 +5,7 @@ from __future__ import annotations
 from orchestration.config import Home
 from orchestration.ledger import Ledger
 from orchestration.sender import CampaignSettings, get_campaign, send_manual
+from orchestration.sender.pacing import set_sender_throughput
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
 from orchestration.warehouse import Warehouse
@@ -14,11 +15,14 @@ FAST = CampaignSettings(rate_limit_per_s=0, retry_base_seconds=0.05)
 TEMPLATE = "Hi {customer_first_name}, see you soon!"
 
 
-def with_twilio(home: Home, tenant_id: int = 1) -> Ledger:
-    """The home's ledger, with the tenant sending from the demo account (base URL: the simulator fixture's env)."""
+def with_twilio(home: Home, tenant_id: int = 1, sender_rate: float | None = 0) -> Ledger:
+    """The home's ledger, with the tenant sending from the demo account (base URL: the simulator fixture's env);
+    `sender_rate`: the sender's throughput (0: no limit; None: its type's default)."""
     ledger = Ledger(home.ledger)
     credentials = TwilioCredentials(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, from_number=DEMO_FROM)
     save_twilio(ledger, tenant_id, credentials, TokenCipher.for_home(home))
+    with ledger.write() as con:  # the fast simulator drains at once: no sender limit unless a test sets one
+        set_sender_throughput(con, tenant_id, DEMO_FROM, sender_rate)
     return ledger
 
 

@@ -153,7 +153,9 @@ def test_sixty_four_threads_share_one_gateway(gateway, simulator):
 @pytest.mark.parametrize(
     ("code", "http_status", "action"),
     [
-        (20429, 429, Action.RETRY), (30001, 400, Action.RETRY), (30003, 400, Action.RETRY),
+        (20429, 429, Action.THROTTLE), (30001, 400, Action.THROTTLE), (21611, 400, Action.THROTTLE),
+            (None, 429, Action.THROTTLE), (21212, 400, Action.PAUSE), (20404, 404, Action.PAUSE),
+            (21659, 400, Action.PAUSE), (21660, 400, Action.PAUSE), (30003, 400, Action.RETRY),
         (30008, 400, Action.RETRY), (20500, 500, Action.RETRY), (None, 502, Action.RETRY),
         (21211, 400, Action.FAIL), (21612, 400, Action.FAIL), (21614, 400, Action.FAIL),
         (30005, 400, Action.FAIL), (30006, 400, Action.FAIL), (21617, 400, Action.FAIL),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from orchestration.ledger.suppression import SuppressionList
 from orchestration.messages import templates
 from orchestration.messages.segments import count_segments
 from orchestration.messages.shortcodes import render
+from orchestration.sender.pacing import SenderPacing, set_sender_throughput
 from orchestration.tenants.credentials import TwilioCredentials, load_twilio, save_twilio, twilio_summary
 from orchestration.tenants.secret_key import TokenCipher
 from orchestration.tenants.settings import get_settings, update_settings
@@ -74,6 +76,11 @@ def tenant() -> None:
     "--api-base-url", default=None,
     help=f"Twilio API base URL for this tenant (default: ${TWILIO_API_URL_ENV}, else {REAL_TWILIO}).",
 )
+@click.option(
+    "--sender-rate", type=float, default=None,
+    help="The sender's throughput in SMS segments/s, shared by all its campaigns (0: no limit; default: the "
+         "sender type's, e.g. 1 for a US long code, 3 toll-free, 100 short code, 10 Messaging Service).",
+)
 @click.pass_context
 def set_twilio(
     ctx: click.Context,
@@ -83,8 +90,9 @@ def set_twilio(
     from_number: str | None,
     messaging_service_sid: str | None,
     api_base_url: str | None,
+    sender_rate: float | None,
 ) -> None:
-    """Store the tenant's Twilio credentials (the auth token is encrypted)."""
+    """Store the tenant's Twilio credentials (the auth token is encrypted) and its sender's throughput."""
     home, ledger = _ledger(ctx)
     credentials = TwilioCredentials(
         account_sid=account_sid.strip(),
@@ -93,8 +101,15 @@ def set_twilio(
         messaging_service_sid=messaging_service_sid.strip() if messaging_service_sid else None,
         api_base_url=api_base_url.strip().rstrip("/") if api_base_url else None,
     )
+    if sender_rate is not None and not (sender_rate >= 0 and math.isfinite(sender_rate)):
+        raise UserError(f"--sender-rate must be 0 (no limit) or more, got {sender_rate:g}.")
     save_twilio(ledger, tenant_id, credentials, TokenCipher.for_home(home))
-    click.echo(f"Twilio credentials saved for tenant {tenant_id} (account {credentials.account_sid}).")
+    sender = credentials.messaging_service_sid or credentials.from_number
+    with ledger.write() as con:
+        set_sender_throughput(con, tenant_id, sender, sender_rate)
+        rate = SenderPacing(tenant_id, sender).throughput(con)
+    click.echo(f"Twilio credentials saved for tenant {tenant_id} (account {credentials.account_sid}); "
+               f"sender {sender} sends {'without a limit' if rate == 0 else f'{rate:g} segments/s'}.")
 
 
 @tenant.command("show")

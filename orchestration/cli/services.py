@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_APP = PROJECT_ROOT / "console" / "app.py"
 WORKSPACE = PROJECT_ROOT / "workspace.yaml"
 DEMO_TENANTS = (1, 2)
+DEMO_SENDER_RATE = 20  # segments/s: the demo simulator drains at once; a real US long code sends 1/s
 
 
 @dataclass
@@ -161,7 +162,7 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
             _run_step(f"Pointing tenant {tenant}'s Twilio credentials at the local simulator",
                       _cli("tenant", "set-twilio", "--tenant", str(tenant), "--account-sid", sid,
                            "--auth-token", token, "--from", f"+1555010{tenant:04d}",
-                           "--api-base-url", simulator_url), env)
+                           "--api-base-url", simulator_url, "--sender-rate", str(DEMO_SENDER_RATE)), env)
         supervisor.start("dagster-daemon", [_venv_tool("dagster-daemon"), "run", "-w", str(WORKSPACE)], env,
                          home.logs / "dagster-daemon.log")
         supervisor.start("dagster-webserver",

@@ -9,7 +9,9 @@ ignored, and a per-thread copy of the last HTTP response so a 429's Retry-After 
 from __future__ import annotations
 
 import json
+import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,10 +20,32 @@ import requests
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException
 
+from orchestration.gateway.errors import is_ambiguous
 from orchestration.tenants.credentials import TwilioCredentials
 from orchestration.tenants.twilio_client import api_base_url, check_credentials, twilio_client
 
 REAL_TWILIO = "https://api.twilio.com"
+LOOKUP_PAGE_SIZE = 50
+
+# Twilio's Smart Encoding replaces these Unicode characters with GSM-7 look-alikes before sending.
+_SMART_CHARACTERS = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-",
+    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u200b": "", "\u2026": "...",
+})
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def comparable_body(body: str) -> str:
+    """A body as Twilio may have changed it, for matching: smart characters folded to what Smart Encoding
+    sends, every link one placeholder (link shortening on a Messaging Service rewrites links), runs of space
+    collapsed. Two renderings of one template to one person still differ in their words, so a message of
+    another campaign to the same number is not taken for this one; the caller also refuses SIDs that another
+    recipient of the ledger already owns."""
+    text = unicodedata.normalize("NFKC", body).translate(_SMART_CHARACTERS)
+    return _SPACE.sub(" ", _URL.sub("<link>", text)).strip()
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,11 @@ class SendResult:
     retry_after: float | None = None
     num_segments: int | None = None
     kind: str = "accepted"
+
+    @property
+    def ambiguous(self) -> bool:
+        """Twilio may have created the message although it did not say so (no answer, or any 5xx)."""
+        return not self.ok and is_ambiguous(self.http_status, network=self.kind == "network")
 
 
 class GatewayError(Exception):
@@ -83,9 +112,13 @@ class Gateway:
             pool_size,
         )
 
+    @property
+    def sender(self) -> str:
+        """Who sends, as Twilio queues it: the Messaging Service when there is one, else the From number."""
+        return self.messaging_service_sid or self.from_number or ""
+
     def __repr__(self) -> str:
-        sender = self.messaging_service_sid or self.from_number
-        return f"<Gateway {self.account_sid} from {sender} via {self.base_url}>"
+        return f"<Gateway {self.account_sid} from {self.sender} via {self.base_url}>"
 
     def _remember(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         self._last.response = response
@@ -135,20 +168,34 @@ class Gateway:
         )
 
     def find_sent(self, to: str, since: datetime, body: str | None = None) -> list[str]:
-        """SIDs of messages sent to `to` since `since` (and with this body, when given), newest first.
+        """SIDs of this sender's messages to `to` created at or after `since` (and with this body), newest first.
 
-        Used to reconcile a recipient left in `sending` after a crash. Raises GatewayError if Twilio cannot answer.
+        Reconciles an ambiguous attempt (timeout, dropped connection, 5xx, a crash). It must not depend on
+        `date_sent`: a message waiting in its sender's queue at Twilio (`queued`/`accepted`) has none yet, and
+        DateSent filters cannot see it. So it lists by To (and From, when the sender is a number; a Messaging
+        Service's message has no From until it is sent, so it is matched by `messaging_service_sid` here),
+        newest first, compares `date_created` on our side and pages only until the messages are older than
+        `since`. Bodies are compared after `comparable_body`, which undoes what Twilio may do to a body.
+        Raises GatewayError if Twilio cannot answer (the caller leaves the recipient to be looked up later).
         """
         since = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+        wanted = comparable_body(body) if body is not None else None
+        params: dict[str, object] = {"to": to, "page_size": LOOKUP_PAGE_SIZE}
+        if self.from_number and not self.messaging_service_sid:
+            params["from_"] = self.from_number
         self._last.response = None
+        found = []
         try:
-            found = self._client.messages.stream(to=to, date_sent_after=since, page_size=100)
-            return [
-                message.sid
-                for message in found
-                if (body is None or message.body == body)
-                and (message.date_created is None or message.date_created >= since)
-            ]
+            for message in self._client.messages.stream(**params):
+                if message.date_created is not None and message.date_created < since:
+                    break  # newest first: everything further is older than the window
+                if not str(message.direction or "").startswith("outbound"):
+                    continue
+                if self.messaging_service_sid and message.messaging_service_sid != self.messaging_service_sid:
+                    continue
+                if wanted is not None and comparable_body(message.body or "") != wanted:
+                    continue
+                found.append(message.sid)
         except requests.RequestException as exc:
             raise GatewayError(_network_words(exc, self.timeout)) from None
         except TwilioException as exc:
@@ -157,6 +204,7 @@ class Gateway:
                 f"Twilio refused the message list: HTTP {refusal.http_status} "
                 f"(code {refusal.error_code}: {refusal.error_message})"
             ) from None
+        return found
 
     def check_account(self) -> tuple[bool, str]:
         """Whether the credentials work, and why not in words a person can act on (never the token)."""

@@ -6,16 +6,23 @@ Order of work, which is what makes a crash harmless:
 2. the chunk is sent by a thread pool under the campaign's rate limit (token bucket);
 3. the chunk's results are written in ONE transaction; then the campaign's state is read afresh from the
    ledger, so a pause or cancel by anyone takes effect before the next chunk.
-A run that finds recipients left in `sending` by a dead run looks each up in Twilio's Messages list before
-anything is resent: found -> sent with that SID, not found -> pending again (not counted as a failure).
+Exactly once, as far as Twilio allows (its create call is not idempotent): after any ambiguous outcome (no answer,
+a dropped connection, any 5xx) and after a crash, a recipient is "to verify" (`verify_since`, kept across any
+number of crashes) and is looked up in Twilio's message list before anything is resent: found -> sent with that SID,
+not found -> sent now. A lookup that fails leaves the recipient to verify, due later; it never resends.
+Throttles (429, 21611, 30001) back the sender off as a whole and never count against a person's attempts. The rate
+limit is the sender's, shared through the ledger (`pacing.py`). A watcher thread renews the run's hold on the
+campaign independently of the chunks and halts every wait within WATCH_S of a pause, cancel or lost hold.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -26,26 +33,38 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from orchestration.gateway import Action, SendResult, classify
+from orchestration.gateway import Action, GatewayError, SendResult, classify
+from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.sender.campaigns import Campaign, get_campaign, transition
 from orchestration.sender.faults import Faults
+from orchestration.sender.pacing import SenderPacing
 from orchestration.sender.ratelimit import TokenBucket
 from orchestration.sqlfiles import load_sql
 
-RUNNER_LEASE_S = 30.0  # a live run renews its hold on the campaign at least this often
+RUNNER_LEASE_S = 30.0  # a run's hold on its campaign lasts this long unless the watcher renews it
+RENEW_EVERY_S = 5.0  # the watcher renews the hold this often, whatever the chunks are doing
+WATCH_S = 0.2  # the watcher reads the campaign's state this often: pause and cancel act within a second
 LEASE_MARGIN_S = 1.0  # slack after the last moment a request may start, before a claim counts as stranded
 TARGET_CHUNK_S = 0.5  # chunks sized to take about this long: pause takes effect within one chunk
 MAX_CHUNK = 1000
 FIRST_UNLIMITED_CHUNK = 50
 CLOCK_SKEW_S = 5.0  # look up stranded attempts from a little before they started
 JITTER = 0.1  # back-off delays vary by +-10%
+LOOKUP_SETTLE_ENV = "BKNTC_SMS_LOOKUP_SETTLE_S"
+DEFAULT_LOOKUP_SETTLE_S = 30.0  # Twilio's message list may show a new message a little late: look up after this
+
+
+def lookup_settle_s() -> float:
+    """Seconds after an ambiguous attempt could have reached Twilio before a lookup may conclude "not sent"."""
+    return float(os.environ.get(LOOKUP_SETTLE_ENV) or DEFAULT_LOOKUP_SETTLE_S)
 
 
 class Sender(Protocol):
     """What the engine needs from a gateway (see orchestration.gateway.Gateway)."""
 
     timeout: float
+    sender: str
 
     def send(self, to: str, body: str) -> SendResult: ...
 
@@ -61,10 +80,12 @@ class Delivery:
     body: str
     attempt_no: int
     failures: int
-    verify_since: float | None
+    verify_since: float | None  # an earlier attempt may have reached Twilio: look it up before sending
     claim_id: str
     started_at: float
     lease_until: float
+    segments: int = 1
+    not_before: float = 0.0  # the chunk's send slot for this message (the sender's shared pacing)
 
 
 @dataclass(frozen=True)
@@ -72,16 +93,18 @@ class Outcome:
     """What became of one claimed recipient: an outcome name, the provider's answer, a found SID."""
 
     delivery: Delivery
-    outcome: str  # sent | recovered_sent | recovered_unsent | released | or the action taken on a failure
+    outcome: str  # sent | recovered_sent | released | lookup_failed | failed_unsent | or the action on a failure
     result: SendResult | None = None
     action: Action | None = None
     sid: str | None = None
+    due_at: float | None = None  # released or throttled: not before then
 
 
 @dataclass
 class RunSummary:
     """What one run did; `stopped` says why it ended: completed, paused, cancelled, waiting (the next retry is
-    later than the run may wait), busy (another live run owns the campaign) or draft."""
+    later than the run may wait), busy (another live run owns the campaign), lost (another run took the campaign
+    over) or draft."""
 
     campaign_id: int
     tenant_id: int
@@ -92,6 +115,10 @@ class RunSummary:
     retried: int = 0
     recovered: int = 0
     released: int = 0
+    throttled: int = 0
+    stranded: int = 0  # left in `sending` by a dead run, made "to verify" by this one
+    lookups: int = 0
+    lookup_failures: int = 0
     chunks: int = 0
     error_codes: Counter = field(default_factory=Counter)
     pause_reason: str | None = None
@@ -119,6 +146,10 @@ class RunSummary:
             "retried": self.retried,
             "recovered": self.recovered,
             "released": self.released,
+            "throttled": self.throttled,
+            "stranded": self.stranded,
+            "lookups": self.lookups,
+            "lookup_failures": self.lookup_failures,
             "chunks": self.chunks,
             "error_codes": dict(sorted((str(code), n) for code, n in self.error_codes.items())),
             "pause_reason": self.pause_reason,
@@ -173,9 +204,16 @@ class CampaignRun:
         self.rng = rng or random.Random()
         self.runner_id = uuid.uuid4().hex
         self.summary = RunSummary(campaign_id, tenant_id)
-        self._halt = threading.Event()
+        self.pacing = SenderPacing(tenant_id, gateway.sender)
+        self.settle_s = lookup_settle_s()
+        self._halt = threading.Event()  # stop sending now: paused, cancelled, lost hold, or a pause-worthy error
+        self._lost = threading.Event()  # another run holds the campaign now
+        self._finished = threading.Event()
+        self._throttle_lock = threading.Lock()
+        self._throttled_until = 0.0
         self._bucket = TokenBucket(0)
         self._chunk_size = FIRST_UNLIMITED_CHUNK
+        self._sender_rate = 0.0
 
     @property
     def _keys(self) -> dict[str, Any]:
@@ -189,11 +227,15 @@ class CampaignRun:
             self.summary.stopped = "busy"
             self.summary.finished = time.time()
             return self.summary
+        watcher = threading.Thread(target=self._watch, name=f"watch-{self.campaign_id}", daemon=True)
+        watcher.start()
         try:
+            self._recover_stranded()
             with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="send") as pool:
-                self._recover_stranded(pool)
                 self._work(pool)
         finally:
+            self._finished.set()
+            watcher.join(timeout=5)
             with self.ledger.write() as con:
                 con.execute(load_sql("sender/runner_release.sql"), {**self._keys, "runner_id": self.runner_id})
             self.summary.finished = time.time()
@@ -203,7 +245,7 @@ class CampaignRun:
         now = time.time()
         with self.ledger.write() as con:
             campaign = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
-            if self._owned_by_live_run(campaign, now):
+            if campaign.state not in ("queued", "sending") or self._owned_by_live_run(campaign, now):
                 return False
             con.execute(
                 load_sql("sender/runner_claim.sql"),
@@ -227,19 +269,50 @@ class CampaignRun:
             return True
         return campaign.runner_pid == os.getpid() or _pid_alive(campaign.runner_pid)
 
-    def _renew(self, con: Any) -> None:
-        con.execute(
-            load_sql("sender/runner_renew.sql"),
-            {**self._keys, "runner_id": self.runner_id, "lease_until": time.time() + RUNNER_LEASE_S},
+    def _watch(self) -> None:
+        """The run's heartbeat, independent of chunk progress: renews the hold every RENEW_EVERY_S and halts every
+        wait as soon as the campaign is no longer sending or another run holds it."""
+        renewed = time.monotonic()
+        while not self._finished.wait(WATCH_S):
+            try:
+                with self.ledger.read() as con:
+                    row = con.execute(load_sql("sender/campaign_watch.sql"), self._keys).fetchone()
+                if row is None or row["runner_id"] != self.runner_id:
+                    self._lost.set()
+                if row is None or row["state"] != "sending" or self._lost.is_set():
+                    self._halt.set()
+                if time.monotonic() - renewed >= RENEW_EVERY_S and not self._lost.is_set():
+                    with self.ledger.write() as con:
+                        if not self._renew(con):
+                            self._lost.set()
+                            self._halt.set()
+                    renewed = time.monotonic()
+            except sqlite3.Error:  # a busy ledger: try again next tick; the hold lasts RUNNER_LEASE_S
+                if time.monotonic() - renewed > RUNNER_LEASE_S - RENEW_EVERY_S:
+                    self._lost.set()
+                    self._halt.set()
+
+    def _renew(self, con: Any) -> bool:
+        """Extends the hold; False when this run no longer holds the campaign."""
+        return (
+            con.execute(
+                load_sql("sender/runner_renew.sql"),
+                {**self._keys, "runner_id": self.runner_id, "lease_until": time.time() + RUNNER_LEASE_S},
+            ).rowcount
+            > 0
         )
 
     def _work(self, pool: ThreadPoolExecutor) -> None:
         while True:
+            if self._lost.is_set():
+                self.summary.stopped = "lost"
+                return
             campaign = get_campaign(self.ledger, self.tenant_id, self.campaign_id)
             if campaign.state != "sending":
                 self.summary.stopped = campaign.state
                 self.summary.pause_reason = campaign.pause_reason
                 return
+            self._halt.clear()  # the watcher sets it again within WATCH_S if the campaign stops meanwhile
             self._bucket.rate = campaign.rate_limit_per_s
             self._bucket.burst = max(1.0, campaign.rate_limit_per_s * 0.2)
             chunk = self._claim(campaign)
@@ -250,7 +323,9 @@ class CampaignRun:
                 return
 
     def _wait_for_due(self, campaign: Campaign) -> bool:
-        """Nothing due now: complete the campaign, or sleep a little towards the next retry (False: stop)."""
+        """Nothing due now: complete the campaign, or wait a little towards the next due recipient (False: stop)."""
+        if self._lost.is_set():
+            return True
         with self.ledger.write() as con:
             fresh = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
             if fresh.state != "sending":  # paused or cancelled meanwhile: the loop reports it
@@ -259,8 +334,7 @@ class CampaignRun:
             if left["pending"] == 0 and left["sending"] == 0:
                 self.summary.stopped = transition(con, self.tenant_id, self.campaign_id, "complete").state
                 return False
-            self._renew(con)
-        if left["pending"] == 0:  # only another run's stranded claims are left: let a later run recover them
+        if left["pending"] == 0:  # only another run's claims are left: a later run recovers them
             self.summary.stopped = "waiting"
             return False
         wait = left["next_due_at"] - time.time()
@@ -268,23 +342,29 @@ class CampaignRun:
             self.summary.stopped = "waiting"
             self.summary.next_due_at = left["next_due_at"]
             return False
-        time.sleep(min(max(wait, 0.0), TARGET_CHUNK_S))
+        self._halt.wait(min(max(wait, 0.0), TARGET_CHUNK_S))
         return True
 
     # --- claiming -----------------------------------------------------------------------------------
 
-    def _next_chunk_size(self, campaign: Campaign) -> int:
-        if campaign.rate_limit_per_s > 0:
-            return max(1, min(MAX_CHUNK, math.ceil(campaign.rate_limit_per_s * TARGET_CHUNK_S)))
+    def _next_chunk_size(self, campaign: Campaign, sender_rate: float) -> int:
+        rates = [rate for rate in (campaign.rate_limit_per_s, sender_rate) if rate > 0]
+        if rates:
+            return max(1, min(MAX_CHUNK, math.ceil(min(rates) * TARGET_CHUNK_S)))
         return self._chunk_size
 
     def _claim(self, campaign: Campaign) -> list[Delivery]:
+        """One transaction: the next due recipients, their send slots at the sender, their lease."""
         now = time.time()
-        size = self._next_chunk_size(campaign)
-        expected = size / campaign.rate_limit_per_s if campaign.rate_limit_per_s > 0 else TARGET_CHUNK_S * 4
-        lease_until = now + expected + 2 * self.gateway.timeout + LEASE_MARGIN_S
         claim_id = uuid.uuid4().hex
         with self.ledger.write() as con:
+            if not con.execute(load_sql("sender/runner_is_owner.sql"), {**self._keys, "runner_id": self.runner_id}
+                               ).fetchone()["owner"]:  # fmt: skip
+                self._lost.set()
+                self._halt.set()
+                return []
+            self._sender_rate = self.pacing.throughput(con)
+            size = self._next_chunk_size(campaign, self._sender_rate)
             ids = [
                 row[0]
                 for row in con.execute(
@@ -301,10 +381,18 @@ class CampaignRun:
             ).rowcount
             rows = con.execute(
                 load_sql("sender/claim_mark_sending.sql"),
-                {"ids": id_list, "claim_id": claim_id, "lease_until": lease_until, "now": now},
+                {"ids": id_list, "claim_id": claim_id, "lease_until": now, "now": now},
             ).fetchall()
+            slots = self.pacing.take(con, sum(row["segments"] for row in rows), now)
+            starts, before = [], 0
+            for row in rows:
+                starts.append(slots.offset(before))
+                before += row["segments"]
+            local = len(rows) / campaign.rate_limit_per_s if campaign.rate_limit_per_s > 0 else TARGET_CHUNK_S * 4
+            lookups = 2 * self.gateway.timeout if any(row["verify_since"] is not None for row in rows) else 0.0
+            lease_until = max(starts, default=now) + local + lookups + 2 * self.gateway.timeout + LEASE_MARGIN_S
+            con.execute(load_sql("sender/claim_set_lease.sql"), {"claim_id": claim_id, "lease_until": lease_until})
             con.execute(load_sql("sender/attempts_open.sql"), {"ids": id_list, "claim_id": claim_id})
-            self._renew(con)
         self.summary.skipped += skipped
         self.faults.hit("after_claim")
         return [
@@ -318,31 +406,60 @@ class CampaignRun:
                 claim_id=claim_id,
                 started_at=now,
                 lease_until=lease_until,
+                segments=row["segments"],
+                not_before=start,
             )
-            for row in rows
+            for row, start in zip(rows, starts, strict=True)
         ]
 
     # --- sending ------------------------------------------------------------------------------------
 
     def _send(self, pool: ThreadPoolExecutor, chunk: list[Delivery], campaign: Campaign) -> list[Outcome]:
-        self._halt.clear()
         started = time.monotonic()
-        outcomes = list(pool.map(lambda d: self._deliver(d, campaign.max_attempts), chunk))
-        if campaign.rate_limit_per_s <= 0:
+        futures = [pool.submit(self._deliver, d, campaign.max_attempts) for d in chunk]
+        outcomes, bug = [], None
+        for delivery, future in zip(chunk, futures, strict=True):
+            try:
+                outcomes.append(future.result())
+            except Exception as exc:  # a bug: record the others, keep this one to verify, then stay loud
+                outcomes.append(Outcome(delivery, "released", due_at=time.time() + self.settle_s))
+                bug = bug or exc
+        if bug is not None:
+            self._record(outcomes, campaign)
+            raise bug
+        if campaign.rate_limit_per_s <= 0 and self._sender_rate <= 0:
             took = max(time.monotonic() - started, 1e-3)
             self._chunk_size = max(10, min(MAX_CHUNK, int(len(chunk) / took * TARGET_CHUNK_S)))
         self.faults.hit("before_record")
         return outcomes
 
+    def _wait_until(self, instant: float) -> bool:
+        """Sleeps until `instant` unless the run halts first (False then)."""
+        delay = instant - time.time()
+        return not (self._halt.wait(delay) if delay > 0 else self._halt.is_set())
+
+    def _throttle_wait(self) -> float:
+        with self._throttle_lock:
+            return self._throttled_until
+
     def _deliver(self, delivery: Delivery, max_attempts: int) -> Outcome:
-        """One recipient, in a send thread: look up an earlier ambiguous attempt, wait for a slot, send."""
-        if self._halt.is_set():
+        """One recipient, in a send thread: settle an earlier ambiguous attempt, wait for the slot, send."""
+        if not self._wait_until(delivery.not_before):
             return Outcome(delivery, "released")
         if delivery.verify_since is not None:
-            found = self._lookup(delivery, delivery.verify_since)
+            try:
+                found = self._lookup(delivery, delivery.verify_since)
+            except GatewayError:
+                return Outcome(delivery, "lookup_failed")
             if found:
                 return Outcome(delivery, "recovered_sent", sid=found)
-        self._bucket.acquire()
+            if delivery.failures >= max_attempts:  # it did not land, and it had its tries: failed, not resent
+                return Outcome(delivery, "failed_unsent")
+        if not self._bucket.acquire(self._halt):
+            return Outcome(delivery, "released")
+        throttled_until = self._throttle_wait()
+        if throttled_until > time.time():
+            return Outcome(delivery, "released", due_at=throttled_until)
         latest_start = delivery.lease_until - self.gateway.timeout - LEASE_MARGIN_S
         if self._halt.is_set() or time.time() > latest_start:
             return Outcome(delivery, "released")
@@ -352,20 +469,43 @@ class CampaignRun:
             self.faults.hit("after_accept")
             return Outcome(delivery, "sent", result=result, sid=result.sid)
         action = classify(result)
-        if result.retry_after:
-            self._bucket.hold(result.retry_after)
+        if action is Action.THROTTLE:
+            return Outcome(delivery, "throttled", result=result, action=action, due_at=self._throttle(result))
         if action is Action.PAUSE:
             self._halt.set()
-        if action is Action.RETRY and result.kind == "network" and delivery.failures + 1 >= max_attempts:
-            found = self._lookup(delivery, delivery.started_at)  # last try: did the unanswered request land?
-            if found:
-                return Outcome(delivery, "recovered_sent", result=result, sid=found)
         return Outcome(delivery, str(action), result=result, action=action)
 
+    def _throttle(self, result: SendResult) -> float:
+        """Twilio asked the sender to slow down: every run on this sender waits (in the ledger), and so does the
+        rest of this chunk."""
+        with self.ledger.write() as con:
+            until = self.pacing.throttle(con, time.time(), result.retry_after)
+        with self._throttle_lock:
+            self._throttled_until = max(self._throttled_until, until)
+        return until
+
     def _lookup(self, delivery: Delivery, since: float) -> str | None:
+        """The SID of this recipient's message if an earlier attempt reached Twilio (a GatewayError if Twilio
+        cannot say). A SID that another recipient of the tenant already owns is not this recipient's."""
+        self.summary.lookups += 1
         start = datetime.fromtimestamp(since - CLOCK_SKEW_S, UTC)
-        found = self.gateway.find_sent(delivery.phone, since=start, body=delivery.body)
-        return found[0] if found else None
+        try:
+            found = self.gateway.find_sent(delivery.phone, since=start, body=delivery.body)
+        except GatewayError:
+            self.summary.lookup_failures += 1
+            raise
+        if not found:
+            return None
+        with self.ledger.read() as con:
+            owned = {
+                row[0]
+                for row in con.execute(
+                    load_sql("sender/sids_owned.sql"),
+                    {"tenant_id": self.tenant_id, "sids": json.dumps(found), "recipient_id": delivery.recipient_id},
+                )
+            }
+        mine = [sid for sid in found if sid not in owned]
+        return mine[-1] if mine else None  # the oldest: the first attempt that landed
 
     # --- recording ----------------------------------------------------------------------------------
 
@@ -388,7 +528,7 @@ class CampaignRun:
                 elif item.action is Action.SUPPRESS:
                     opt_outs.append(item)
                 elif item.action is Action.PAUSE and pause_reason is None:
-                    pause_reason = f"Twilio error {item.result.error_code}: {item.result.error_message}"
+                    pause_reason = _pause_reason(item.result)
             con.executemany(load_sql("sender/recipient_settle.sql"), settles)
             con.executemany(load_sql("sender/attempt_close.sql"), closes)
             con.executemany(
@@ -399,11 +539,12 @@ class CampaignRun:
                 ],
             )
             con.execute(load_sql("sender/campaign_set_streak.sql"), {**self._keys, "failure_streak": streak})
+            if any(item.outcome == "sent" for item in outcomes):
+                self.pacing.unthrottle(con)
             if pause_reason is None and streak >= fresh.failure_streak_pause:
                 pause_reason = f"{streak} failed attempts in a row (last: {self._last_error(outcomes)})"
             if pause_reason is not None and fresh.state == "sending":
                 transition(con, self.tenant_id, self.campaign_id, "pause", reason=pause_reason)
-            self._renew(con)
         self.summary.chunks += 1
         if self.on_chunk:
             self.on_chunk(self.summary)
@@ -418,29 +559,45 @@ class CampaignRun:
     def _settlement(self, item: Outcome, campaign: Campaign, now: float) -> tuple[dict, dict]:
         """The recipient update and the attempts-log close for one outcome; counts it in the summary."""
         d, result = item.delivery, item.result
-        state, failures, due_at, verify_since, skip_reason = "pending", d.failures, now, None, None
+        state, failures, due_at, skip_reason = "pending", d.failures, max(now, item.due_at or now), None
+        verify_since = d.verify_since  # stays until a lookup settles it
         outcome = item.outcome
         if outcome in ("sent", "recovered_sent"):
-            state = "sent"
+            state, verify_since = "sent", None
             self.summary.sent += 1
             self.summary.recovered += outcome == "recovered_sent"
         elif outcome == "released":
             self.summary.released += 1
+        elif outcome == "lookup_failed":
+            due_at = now + backoff_seconds(1, campaign.retry_base_seconds, self.rng)
+        elif outcome == "failed_unsent":
+            state, verify_since, outcome = "failed", None, "failed"
+            self.summary.failed += 1
+        elif item.action is Action.THROTTLE:
+            self.summary.throttled += 1
+        elif item.action is Action.PAUSE:
+            pass  # the campaign pauses; the recipient waits for the resume, its attempts untouched
         elif item.action is Action.SUPPRESS:
-            state, skip_reason, outcome = "skipped", "opted_out", "opted_out"
+            state, skip_reason, outcome, verify_since = "skipped", "opted_out", "opted_out", None
             self.summary.skipped += 1
         elif item.action is Action.FAIL:
-            state, failures, outcome = "failed", failures + 1, "failed"
+            state, failures, outcome, verify_since = "failed", failures + 1, "failed", None
             self.summary.failed += 1
         elif item.action is Action.RETRY:
             failures += 1
-            if failures >= campaign.max_attempts:
-                state, outcome = "failed", "failed"
+            if result.ambiguous:  # Twilio may have created it: look it up before any resend, and before failing
+                outcome = "ambiguous"
+                verify_since = min(d.verify_since or d.started_at, d.started_at)
+                delay = backoff_seconds(failures, campaign.retry_base_seconds, self.rng)
+                in_flight = self.gateway.timeout if result.kind == "network" else 0.0  # a 5xx answer ends it
+                due_at = max(now + delay, now + in_flight + self.settle_s)
+                self.summary.retried += failures < campaign.max_attempts  # the last one is only looked up
+            elif failures >= campaign.max_attempts:
+                state, outcome, verify_since = "failed", "failed", None
                 self.summary.failed += 1
             else:
-                delay = backoff_seconds(failures, campaign.retry_base_seconds, self.rng)
-                due_at = now + max(delay, result.retry_after or 0.0)
-                verify_since = d.started_at if result.kind == "network" else None
+                due_at = now + max(backoff_seconds(failures, campaign.retry_base_seconds, self.rng),
+                                   result.retry_after or 0.0)  # fmt: skip
                 self.summary.retried += 1
         if state == "pending" and campaign.state == "cancelled":
             state, skip_reason = "skipped", "cancelled"
@@ -474,42 +631,28 @@ class CampaignRun:
 
     # --- recovery after a crash ---------------------------------------------------------------------
 
-    def _recover_stranded(self, pool: ThreadPoolExecutor) -> None:
-        """Recipients a dead run left in `sending`: wait out their lease, then ask Twilio what happened."""
-        while True:
-            with self.ledger.read() as con:
-                rows = con.execute(
-                    load_sql("sender/stale_sending.sql"), {"campaign_id": self.campaign_id}
-                ).fetchall()
-            if not rows:
-                return
-            now = time.time()
-            expired = [row for row in rows if (row["lease_until"] or 0) <= now]
-            if not expired:
-                time.sleep(min(max(min(row["lease_until"] for row in rows) - now, 0.0) + 0.05, TARGET_CHUNK_S))
-                with self.ledger.write() as con:
-                    self._renew(con)
-                continue
-            deliveries = [
-                Delivery(
-                    recipient_id=row["recipient_id"],
-                    phone=row["phone_e164"],
-                    body=row["body"],
-                    attempt_no=row["attempts"],
-                    failures=row["failures"],
-                    verify_since=None,
-                    claim_id=row["claim_id"],
-                    started_at=row["attempt_started_at"],
-                    lease_until=row["lease_until"],
-                )
-                for row in expired
-            ]
-            found = list(pool.map(lambda d: self._lookup(d, d.started_at), deliveries))
-            outcomes = [
-                Outcome(d, "recovered_sent", sid=sid) if sid else Outcome(d, "recovered_unsent")
-                for d, sid in zip(deliveries, found, strict=True)
-            ]
-            self._record(outcomes, get_campaign(self.ledger, self.tenant_id, self.campaign_id))
+    def _recover_stranded(self) -> None:
+        """Recipients a dead run left in `sending` become "to verify": pending, looked up before any resend once
+        their lease is over and Twilio's list has settled. One transaction, no request: a crash here changes
+        nothing, and the need to look up survives every later crash."""
+        now = time.time()
+        with self.ledger.write() as con:
+            rows = con.execute(
+                load_sql("sender/stranded_to_verify.sql"),
+                {"campaign_id": self.campaign_id, "now": now, "settle_s": self.settle_s},
+            ).fetchall()
+            con.executemany(
+                load_sql("sender/attempt_interrupted.sql"),
+                [{"recipient_id": row["recipient_id"], "attempt_no": row["attempts"], "now": now} for row in rows],
+            )
+        self.summary.stranded += len(rows)
+
+
+def _pause_reason(result: SendResult) -> str:
+    """Why a configuration error paused the campaign: the code, what it means, and Twilio's words."""
+    meaning = error_meaning(result.error_code)
+    words = f"{meaning} (Twilio: {result.error_message})" if meaning else result.error_message
+    return f"Twilio error {result.error_code or result.http_status}: {words}"
 
 
 def json_ids(ids: list[int]) -> str:

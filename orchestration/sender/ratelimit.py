@@ -22,7 +22,8 @@ class TokenBucket:
         self._lock = threading.Lock()
         self._next = clock()
 
-    def acquire(self) -> None:
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Waits for the next slot; False (at once) when `stop` is set before it comes."""
         with self._lock:
             now = self._clock()
             if self.rate <= 0:
@@ -32,8 +33,11 @@ class TokenBucket:
                 slot = max(self._next, now - (self.burst - 1) * interval)
                 self._next = slot + interval
         delay = slot - now
+        if stop is not None:
+            return not (stop.wait(delay) if delay > 0 else stop.is_set())
         if delay > 0:
             time.sleep(delay)
+        return True
 
     def hold(self, seconds: float) -> None:
         """No slot before `seconds` from now (e.g. a provider's Retry-After)."""
