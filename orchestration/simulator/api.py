@@ -256,9 +256,12 @@ class MessagesApi:
             return reply
         one = {name: values[0] for name, values in form.items() if values}
         fault, code = self._draw_fault(one)
-        if fault == "refuse":  # code < 0: a 429 whose Retry-After is -code seconds
-            self.count(f"error_{20429 if code < 0 else code}")
-            return self._too_many(-code) if code < 0 else error_reply(code)
+        if fault == "throttle":  # a 429 whose Retry-After is `code` seconds
+            self.count("error_20429")
+            return self._too_many(code)
+        if fault == "refuse":
+            self.count(f"error_{code}")
+            return error_reply(code)
         later = code if fault == "later" else None
         refused, later = self._sync_checks(one, later)
         if refused is not None:
@@ -317,13 +320,13 @@ class MessagesApi:
         if faults.rate_limit_per_sender:
             wait = self._throttle.take(self._sender(one), faults.rate_limit_per_sender)
             if wait:
-                return "refuse", -max(1, math.ceil(wait))
+                return "throttle", max(1, math.ceil(wait))
         if not (faults.rate_429 or faults.slow_rate or faults.error_rates or faults.error_after_create_rates
                 or faults.drop_after_create_rate):
             return None, 0
         draw = self._draw()
         if draw < faults.rate_429:
-            return "refuse", -faults.retry_after_s
+            return "throttle", faults.retry_after_s
         draw -= faults.rate_429
         if draw < faults.slow_rate:
             return "slow", 0
