@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SYSTEM_PACKAGES := mariadb-server chromium libmariadb-dev pkg-config
 
-.PHONY: demo test setup system-packages bench bench-quick lint clean
+.PHONY: demo test setup system-packages bench bench-quick lint clean reliability
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,16 @@ bench: system-packages $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run_all --quick
+
+# The reliability suite, then RELIABILITY.md from the figures it wrote, stamped with the commit it measured (taken
+# before the run: HEAD, "dirty" when sender/gateway/simulator code had uncommitted changes), the date and the machine.
+# Old figures are removed first, so the report holds only this run's; a failing suite leaves RELIABILITY.md as it was.
+# The contention load lasts at least $BKNTC_RELIABILITY_SECONDS (default here 60; 0: just until its counts are met).
+reliability: system-packages $(STAMP)
+	rm -rf test-artifacts/reliability
+	@stamp=$$($(BIN)/python -m tests.reliability.report --print-stamp) && \
+	  BKNTC_RELIABILITY_SECONDS=$${BKNTC_RELIABILITY_SECONDS:-60} $(BIN)/python -m pytest tests/reliability -p no:cacheprovider && \
+	  $(BIN)/python -m tests.reliability.report --stamp "$$stamp"
 
 clean:
 	rm -rf .bkntc-sms test-artifacts

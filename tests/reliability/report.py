@@ -1,12 +1,23 @@
 """Writes RELIABILITY.md from the figures the reliability suite measured (test-artifacts/reliability/*.json).
 
-Run by the suite at the end of every session that ran one of its scenarios, or by hand:
-`.venv/bin/python -m tests.reliability.report`. Nothing here is typed in: every number comes from a JSON file.
+`make reliability` runs it: `python -m tests.reliability.report --print-stamp` before the suite (the commit it
+measures, whether orchestration/sender, orchestration/gateway, orchestration/simulator or sql/sender had
+uncommitted changes, the date and the machine), then `python -m tests.reliability.report --stamp JSON` after it.
+Without `--stamp` (by hand, or `BKNTC_RELIABILITY_REPORT=1 pytest tests/reliability`) the stamp is taken when the
+report is written. `--out PATH` writes elsewhere than RELIABILITY.md, `--artifacts DIR` reads other figures.
+Nothing here is typed in: every number comes from a JSON file.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +25,55 @@ from tests.reliability.harness import ARTIFACTS, ROOT
 
 REPORT = ROOT / "RELIABILITY.md"
 SCENARIOS = ("crash_storm", "provider_faults", "contention", "bad_input", "tenant_isolation", "secrets")
+MEASURED_PATHS = ("orchestration/sender", "orchestration/gateway", "orchestration/simulator", "sql/sender")
+STAMP_PATTERN = re.compile(r"at commit `([0-9a-f]{40})`")  # what tests/test_reliability_report.py reads
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def stamp() -> dict[str, Any]:
+    """What is being measured, now: HEAD, the measured paths with uncommitted changes (tracked or not), the date
+    (UTC) and the machine."""
+    commit = _git("rev-parse", "HEAD")
+    changes = _git("status", "--porcelain", "--untracked-files=all", "--", *MEASURED_PATHS)
+    dirty = sorted({p for p in MEASURED_PATHS for line in (changes or "").splitlines() if p in line})
+    return {
+        "commit": commit,
+        "dirty": bool(changes),
+        "dirty_paths": dirty,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "machine": {"system": f"{platform.system()} {platform.release()}", "arch": platform.machine(),
+                    "cpus": os.cpu_count(), "cpu_model": _cpu_model(), "python": sys.version.split()[0]},
+    }  # fmt: skip
+
+
+def stamp_line(s: dict[str, Any]) -> str:
+    machine = s["machine"]
+    if s["commit"] is None:
+        tree = "outside a git checkout (no commit to stamp)"
+    elif s["dirty"]:
+        tree = f"at commit `{s['commit']}`, **dirty** (uncommitted changes to {', '.join(s['dirty_paths'])})"
+    else:
+        tree = f"at commit `{s['commit']}` (clean: no uncommitted changes to {', '.join(MEASURED_PATHS)})"
+    cpu = f", {machine['cpu_model']}" if machine.get("cpu_model") else ""
+    return (f"Measured {tree}, started {s['date']}, on {machine['system']} {machine['arch']}, "
+            f"{machine['cpus']} CPUs{cpu}, Python {machine['python']}.")  # fmt: skip
 
 
 def _ms(value: float | None) -> str:
@@ -87,13 +147,20 @@ def provider_faults(f: dict[str, Any]) -> list[str]:
 
 
 def contention(f: dict[str, Any]) -> list[str]:
+    t = f["targets"]
+    window = (f" and for at least {f['min_seconds']:.0f} s ({f['min_seconds_source']})"
+              if f.get("min_seconds") else "")  # fmt: skip
     return [
-        f"{f['seconds']:.0f} s ({f['seconds_source']}) on one home folder with {f['customers']:,} synthetic "
-        f"customers, four processes at once: the console's reads (audience preview, delivery log and progress) in a "
-        f"loop; audience refreshes (the whole sync, back to back: {f['syncs_completed']} completed, "
+        f"One home folder with {f['customers']:,} synthetic customers, four processes at once, each working until "
+        f"all had done their number of operations (at least {t['preview']['previews']} previews and "
+        f"{t['preview']['logs']} log reads, {t['refresh']['syncs']} refreshes, {t['send']['completed']} campaign "
+        f"sent to the end, {t['suppression']['operations']} suppression edits){window}; it took "
+        f"{f['elapsed_s']} s. The console's reads (audience preview, delivery log and progress) in a loop; audience "
+        f"refreshes (the whole sync, back to back: {f['syncs_completed']} completed, "
         f"{min(f['sync_seconds'], default=0)}-{max(f['sync_seconds'], default=0)} s each); campaigns launched from "
-        f"the warehouse and sent ({f['campaigns_launched']} launched, {f['recipients_frozen']:,} recipients frozen, "
-        f"{f['messages_sent']:,} sent before the window closed and the campaign was paused); suppression-list edits "
+        f"the warehouse (segment `{f['send_segment']}`) and sent ({f['campaigns_launched']} launched, "
+        f"{f['campaigns_completed']} sent to the end, {f['recipients_frozen']:,} recipients frozen, "
+        f"{f['messages_sent']:,} sent; the one still running at the end was paused); suppression-list edits "
         f"({f['suppression_edits']:,} adds and removes).",
         "",
         "| figure | value |", "|---|---|",
@@ -101,11 +168,12 @@ def contention(f: dict[str, Any]) -> list[str]:
         f"| other errors | {sum(len(v) for v in f['errors'].values())} |",
         f"| previews with a wrong count (expected {f['preview_count_expected']:,}) | "
         f"{f['previews_with_a_wrong_count']} / {f['previews']} |",
+        f"| previews while a refresh was publishing | {f['previews_during_refresh']} |",
         f"| suppression writes lost | {f['suppression_lost_writes']} |",
         f"| ledger sent rows / simulator accepted | {f['messages_sent']:,} / {f['accepted_by_simulator']:,} |",
         "",
         "| latency | n | p50 | p95 | max |", "|---|---|---|---|---|",
-        _latency_row("preview, alone (before the window)", f["preview_latency_alone_before"]),
+        _latency_row("preview, alone (before the load)", f["preview_latency_alone_before"]),
         _latency_row("preview, during a refresh", f["preview_latency_during_refresh"]),
         _latency_row("delivery log + progress", f["log_latency"]),
     ]
@@ -173,14 +241,17 @@ TITLES = {
 }
 
 
-def build(artifacts: Path = ARTIFACTS) -> str:
-    """The report's Markdown, from whichever scenario figures exist."""
+def build(artifacts: Path = ARTIFACTS, measured: dict[str, Any] | None = None) -> str:
+    """The report's Markdown, from whichever scenario figures exist, stamped with `measured` (default: now)."""
     lines = [
         "# Reliability and security figures",
         "",
-        "Generated by `tests/reliability/report.py` from the JSON figures the reliability suite wrote to "
-        "`test-artifacts/reliability/` (run `BKNTC_RELIABILITY_REPORT=1 .venv/bin/python -m pytest tests/reliability`; "
-        "`BKNTC_RELIABILITY_SECONDS=60` for the full contention window). Each section says when it was measured.",
+        stamp_line(measured or stamp()),
+        "",
+        "Generated by `make reliability`, which runs `tests/reliability` and then `tests/reliability/report.py` on "
+        "the JSON figures the suite wrote to `test-artifacts/reliability/` (the contention load lasts until its "
+        "counts are met and at least `$BKNTC_RELIABILITY_SECONDS`, 60 by default there). Each section says when "
+        "it was measured.",
     ]
     for name in SCENARIOS:
         path = artifacts / f"{name}.json"
@@ -195,14 +266,31 @@ def build(artifacts: Path = ARTIFACTS) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(artifacts: Path = ARTIFACTS, out: Path = REPORT) -> Path | None:
-    """Writes RELIABILITY.md when at least one scenario has figures; returns its path."""
+def write(artifacts: Path = ARTIFACTS, out: Path = REPORT, measured: dict[str, Any] | None = None) -> Path | None:
+    """Writes the report (RELIABILITY.md) when at least one scenario has figures; returns its path."""
     if not any((artifacts / f"{name}.json").exists() for name in SCENARIOS):
         return None
-    out.write_text(build(artifacts), encoding="utf-8")
+    out.write_text(build(artifacts, measured), encoding="utf-8")
     return out
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.reliability.report", description=__doc__.split("\n")[0])
+    parser.add_argument("--print-stamp", action="store_true", help="print what is measured now, as JSON, and exit")
+    parser.add_argument("--stamp", help="the JSON --print-stamp printed before the suite ran (default: now)")
+    parser.add_argument("--artifacts", type=Path, default=ARTIFACTS, help="where the figures are")
+    parser.add_argument("--out", type=Path, default=REPORT, help="the file to write (default: RELIABILITY.md)")
+    args = parser.parse_args(argv)
+    if args.print_stamp:
+        print(json.dumps(stamp()))
+        return 0
+    written = write(args.artifacts, args.out, json.loads(args.stamp) if args.stamp else None)
+    if not written:
+        print(f"No figures in {args.artifacts}: run the reliability suite first.", file=sys.stderr)
+        return 1
+    print(f"Wrote {written}")
+    return 0
+
+
 if __name__ == "__main__":
-    written = write()
-    print(f"Wrote {written}" if written else f"No figures in {ARTIFACTS}: run the reliability suite first.")
+    sys.exit(main())
