@@ -3,11 +3,13 @@ PY      ?= python3.11
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-SYSTEM_PACKAGES := mariadb-server chromium libmariadb-dev pkg-config
+BUILD_PACKAGES  := libmariadb-dev pkg-config  # mysqlclient (a test extra) compiles against them at install
+SYSTEM_PACKAGES := mariadb-server chromium $(BUILD_PACKAGES)
 
-.PHONY: demo test setup system-packages bench bench-quick lint clean reliability
+.PHONY: demo test setup system-packages apt-install bench bench-quick lint clean reliability
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(BUILD_PACKAGES)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	$(BIN)/pip install -q -e '.[test]'
@@ -17,7 +19,11 @@ setup: $(STAMP)
 
 # Test-time system packages (MariaDB for the source tests, Chromium for the browser test), when missing.
 system-packages:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(SYSTEM_PACKAGES)"
+
+# Installs the Debian packages named in PACKAGES that are missing (root, else sudo).
+apt-install:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
