@@ -13,6 +13,8 @@ from orchestration.sender.campaigns import (
     list_campaigns,
     pause,
     resume,
+    tenant_campaigns_needing_run,
+    tenant_ids,
 )
 from orchestration.sender.engine import CampaignRun, RunSummary
 from orchestration.sender.manual import read_people_csv, send_manual, send_test
@@ -54,4 +56,6 @@ __all__ = [
     "send_manual",
     "send_test",
     "status",
+    "tenant_campaigns_needing_run",
+    "tenant_ids",
 ]

@@ -194,8 +194,12 @@ def transition(
     reason: str | None = None,
     new_generation: bool = False,
 ) -> Campaign:
-    """Inside a write transaction: apply one lifecycle action, or a UserError naming why it is refused."""
+    """Inside a write transaction: apply one lifecycle action, or a UserError naming why it is refused.
+
+    Pausing a paused campaign changes nothing (it keeps its first pause reason, the cause a person must see)."""
     current = Campaign.from_row(_select(con, tenant_id, campaign_id))
+    if action == "pause" and current.state == "paused":
+        return current
     target = TRANSITIONS[action].get(current.state)
     if target is None:
         allowed = ", ".join(TRANSITIONS[action]) or "none"
@@ -286,7 +290,10 @@ def launch_numbers(
 
 
 def pause(ledger: Ledger, tenant_id: int, campaign_id: int, reason: str = "paused by a person") -> Campaign:
-    """Stops sending after the chunk in flight; nothing is lost, resume picks up where it stopped."""
+    """Stops sending after the chunk in flight; nothing is lost, resume picks up where it stopped.
+
+    Idempotent: an already paused campaign stays paused with its first reason. A draft, cancelled or completed
+    campaign cannot be paused (UserError)."""
     with ledger.write() as con:
         return transition(con, tenant_id, campaign_id, "pause", reason=reason)
 
@@ -307,14 +314,28 @@ def cancel(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
         return campaign
 
 
+def tenant_ids(ledger: Ledger) -> list[int]:
+    """Every tenant the ledger knows, in id order."""
+    with ledger.read() as con:
+        return [row[0] for row in con.execute(load_sql("sender/tenant_ids.sql")).fetchall()]
+
+
+def tenant_campaigns_needing_run(ledger: Ledger, tenant_id: int, now: float | None = None) -> list[tuple[int, int]]:
+    """(campaign_id, generation) of the tenant's queued or sending campaigns that a send run should work now:
+    queued, a retry due, or a recipient stranded past its lease; paused campaigns wait for their resume."""
+    moment = time.time() if now is None else now
+    with ledger.read() as con:
+        rows = con.execute(
+            load_sql("sender/sensor_campaigns_to_run.sql"), {"tenant_id": tenant_id, "now": moment}
+        ).fetchall()
+    return [(row["campaign_id"], row["generation"]) for row in rows]
+
+
 def campaigns_needing_run(ledger: Ledger, now: float | None = None) -> list[tuple[int, int, int]]:
     """(tenant_id, campaign_id, generation) of every campaign a send run should work now, tenant by tenant."""
     moment = time.time() if now is None else now
-    found = []
-    with ledger.read() as con:
-        for (tenant_id,) in con.execute(load_sql("sender/tenant_ids.sql")).fetchall():
-            rows = con.execute(
-                load_sql("sender/campaigns_needing_run.sql"), {"tenant_id": tenant_id, "now": moment}
-            ).fetchall()
-            found.extend((tenant_id, row["campaign_id"], row["generation"]) for row in rows)
-    return found
+    return [
+        (tenant_id, campaign_id, generation)
+        for tenant_id in tenant_ids(ledger)
+        for campaign_id, generation in tenant_campaigns_needing_run(ledger, tenant_id, moment)
+    ]

@@ -1,4 +1,7 @@
-"""The send queue sensor: launches a send run for each campaign that is queued or has retries due."""
+"""The send queue sensor: launches a send run for each campaign that is queued or has retries due.
+
+Each tenant and each campaign is handled on its own: one that cannot be read or paused is logged and skipped,
+and every other campaign still gets its run in the same tick."""
 
 import json
 
@@ -7,7 +10,9 @@ import dagster as dg
 from orchestration.defs.resources import HomeResource
 from orchestration.defs.sending.instance import CAMPAIGN_TAG, GENERATION_TAG, TENANT_TAG
 from orchestration.defs.sending.jobs import send_campaign_job
-from orchestration.sender import campaigns_needing_run, pause
+from orchestration.errors import UserError
+from orchestration.ledger import Ledger
+from orchestration.sender import pause, tenant_campaigns_needing_run, tenant_ids
 
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -28,26 +33,49 @@ def send_run_request(tenant_id: int, campaign_id: int, generation: int, previous
     )
 
 
+def next_run_request(
+    context: dg.SensorEvaluationContext, ledger: Ledger, tenant_id: int, campaign_id: int, generation: int
+) -> dg.RunRequest | None:
+    """The campaign's next run; None while a run of it is in progress, or once too many runs of its generation
+    failed (then it is paused for a person, who resumes it into a new generation)."""
+    tags = {CAMPAIGN_TAG: str(campaign_id)}
+    if context.instance.get_runs_count(dg.RunsFilter(tags=tags, statuses=IN_PROGRESS)):
+        return None
+    this_generation = {**tags, GENERATION_TAG: str(generation)}
+    failed = context.instance.get_runs_count(
+        dg.RunsFilter(tags=this_generation, statuses=[dg.DagsterRunStatus.FAILURE])
+    )
+    if failed >= MAX_FAILED_RUNS:
+        reason = f"{failed} send runs failed; see the Dagster runs tagged {CAMPAIGN_TAG}={campaign_id}"
+        campaign = pause(ledger, tenant_id, campaign_id, reason=reason)
+        context.log.warning(f"Campaign {campaign_id} (tenant {tenant_id}) paused: {campaign.pause_reason}")
+        return None
+    previous = context.instance.get_runs_count(dg.RunsFilter(tags=this_generation))
+    return send_run_request(tenant_id, campaign_id, generation, previous)
+
+
 @dg.sensor(job=send_campaign_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING)
 def send_queue_sensor(context: dg.SensorEvaluationContext, home: HomeResource):
-    """One run per campaign that needs one, never while another run for it is in progress."""
+    """One run per campaign that needs one, never while another run for it is in progress; a tenant or campaign
+    that fails is logged and skipped, never stopping the others."""
     ledger = home.ledger()
     launched = json.loads(context.cursor) if context.cursor else {}
-    for tenant_id, campaign_id, generation in campaigns_needing_run(ledger):
-        tags = {CAMPAIGN_TAG: str(campaign_id)}
-        if context.instance.get_runs_count(dg.RunsFilter(tags=tags, statuses=IN_PROGRESS)):
+    for tenant_id in tenant_ids(ledger):
+        try:
+            campaigns = tenant_campaigns_needing_run(ledger, tenant_id)
+        except Exception as exc:  # one tenant's failure must not stop every other tenant's sends
+            context.log.error(f"Tenant {tenant_id} skipped this tick: its campaigns could not be selected ({exc!r})")
             continue
-        this_generation = {**tags, GENERATION_TAG: str(generation)}
-        failed = context.instance.get_runs_count(
-            dg.RunsFilter(tags=this_generation, statuses=[dg.DagsterRunStatus.FAILURE])
-        )
-        if failed >= MAX_FAILED_RUNS:
-            reason = f"{failed} send runs failed; see the Dagster runs tagged {CAMPAIGN_TAG}={campaign_id}"
-            pause(ledger, tenant_id, campaign_id, reason=reason)
-            context.log.warning(f"Campaign {campaign_id} paused: {reason}")
-            continue
-        previous = context.instance.get_runs_count(dg.RunsFilter(tags=this_generation))
-        request = send_run_request(tenant_id, campaign_id, generation, previous)
-        launched[str(campaign_id)] = request.run_key
-        yield request
+        for campaign_id, generation in campaigns:
+            try:
+                request = next_run_request(context, ledger, tenant_id, campaign_id, generation)
+            except UserError as exc:  # cancelled, completed or deleted since it was selected
+                context.log.warning(f"Campaign {campaign_id} (tenant {tenant_id}) skipped: {exc}")
+                continue
+            except Exception as exc:  # a bug or a broken row: loud in the log, but only this campaign waits
+                context.log.error(f"Campaign {campaign_id} (tenant {tenant_id}) skipped: {exc!r}")
+                continue
+            if request is not None:
+                launched[str(campaign_id)] = request.run_key
+                yield request
     context.update_cursor(json.dumps(launched, sort_keys=True))
