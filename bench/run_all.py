@@ -22,6 +22,9 @@ from pathlib import Path
 from bench import BENCHMARKS_MD
 
 REPO = Path(__file__).resolve().parent.parent
+# Round 2 of the sender (realistic simulator): run by the "extras" stage like the other single-purpose scripts,
+# full size or --quick, their sections folded into the report.
+SENDER_SCRIPTS = ("bench_reconcile", "bench_sender_limit")
 PLOTS = REPO / "bench" / "plots"
 
 FULL = {
@@ -108,12 +111,18 @@ def main() -> None:
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help="where to write BENCHMARKS.md (default: the repository's; a temporary "
-                        "folder for --quick); with --stage, where the stage writes its JSON result")
+    parser.add_argument(
+        "--out",
+        help="where to write BENCHMARKS.md (default: the repository's; a temporary "
+        "folder for --quick); with --stage, where the stage writes its JSON result",
+    )
     parser.add_argument("--report-only", metavar="RESULTS_JSON", help="rewrite the report from saved results")
     args = parser.parse_args()
     if args.stage:
+        from bench import stages
         from bench.stages import STAGES
+
+        stages.EXTRA_SCRIPTS = (*stages.EXTRA_SCRIPTS, *SENDER_SCRIPTS)
 
         result = STAGES[args.stage](Path(args.work), json.loads(args.params))
         Path(args.out).write_text(json.dumps(result, default=str))
