@@ -145,7 +145,7 @@ def test_a_throttle_storm_fails_nobody(home, simulator):
 def test_pause_interrupts_a_retry_after_wait(home, simulator):
     ledger = with_twilio(home)
     simulator.configure(rate_429=1.0, retry_after_s=120)
-    campaign_id = manual(ledger, numbers(3), settings=CampaignSettings(rate_limit_per_s=0))
+    campaign_id = manual(ledger, numbers(3), settings=CampaignSettings(rate_limit_per_s=2))  # a chunk of one each
     run = CampaignRun(ledger, 1, campaign_id, Gateway(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM,
                                                       base_url=simulator.base_url, timeout=5))  # fmt: skip
     runner = threading.Thread(target=run.run)
