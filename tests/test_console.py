@@ -15,6 +15,9 @@ from orchestration.audiences import AudienceQuery, filter_options, preview
 from orchestration.cli import main
 from orchestration.config import Home
 from orchestration.ledger import Ledger
+from orchestration.sender.pacing import sender_throughput_setting
+from orchestration.tenants import twilio_summary
+from orchestration.ledger import Ledger
 from orchestration.ledger.suppression import SuppressionList
 from orchestration.messages import templates
 from orchestration.sender import campaigns
@@ -354,6 +357,29 @@ def test_settings_refuse_an_invalid_account_sid_and_keep_the_saved_credentials(s
     app.button(key="set_save_credentials").click().run()
     assert len(app.error) == 1 and "Account SID" in app.error[0].value
     assert DEMO_ACCOUNT_SID in texts(open_page("settings"))
+
+
+def test_settings_set_the_senders_shared_throughput_and_refuse_a_bad_one(sending):
+    app = open_page("settings")
+    rate = next(t for t in app.text_input if t.label.startswith("Sender throughput"))
+    rate.set_value("2.5")
+    app.button(key="set_save_credentials").click().run()
+    saved = pacing_of(sending)
+
+    app = open_page("settings")
+    next(t for t in app.text_input if t.label.startswith("Sender throughput")).set_value("fast")
+    app.button(key="set_save_credentials").click().run()
+
+    assert saved == (2.5, 2.5)
+    assert len(app.error) == 1 and "Sender throughput" in app.error[0].value
+    assert pacing_of(sending) == (2.5, 2.5)  # the bad value changed nothing
+
+
+def pacing_of(home: Home) -> tuple[float | None, float]:
+    ledger = Ledger(home.ledger)
+    summary = twilio_summary(ledger, 1)
+    with ledger.read() as con:
+        return sender_throughput_setting(con, 1, summary.messaging_service_sid or summary.from_number)
 
 
 # --- tenants ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import streamlit as st
 
 from console import ui
 from orchestration.errors import UserError
+from orchestration.sender.pacing import sender_throughput_setting, set_sender_throughput
 from orchestration.tenants import (
     TokenCipher,
     TwilioCredentials,
@@ -36,11 +37,25 @@ def save_credentials(tenant: int, values: dict[str, str]) -> None:
         messaging_service_sid=values["messaging_service_sid"].strip() or None,
         api_base_url=values["api_base_url"].strip() or None,
     )
+    throughput = values["sender_rate"].strip()
+    try:
+        rate = float(throughput) if throughput else None
+    except ValueError:
+        raise UserError(f"Sender throughput must be a number of segments per second, not {throughput!r}.") from None
+    if rate is not None and not 0 <= rate <= 10_000:
+        raise UserError(f"Sender throughput must be between 0 (no limit) and 10000 segments/s, not {rate:g}.")
     save_twilio(ui.ledger(), tenant, credentials, cipher)
+    with ui.ledger().write() as con:
+        set_sender_throughput(con, tenant, credentials.messaging_service_sid or credentials.from_number, rate)
 
 
 def credentials_form(tenant: int) -> None:
     summary = twilio_summary(ui.ledger(), tenant)
+    sender = (summary.messaging_service_sid or summary.from_number) if summary else None
+    own_rate, rate_in_force = (None, None)
+    if sender:
+        with ui.ledger().read() as con:
+            own_rate, rate_in_force = sender_throughput_setting(con, tenant, sender)
     st.subheader("Twilio credentials")
     if summary:
         st.caption(f"Saved {summary.updated_at[:16].replace('T', ' ')} UTC. The auth token is stored encrypted "
@@ -63,6 +78,11 @@ def credentials_form(tenant: int) -> None:
                 "API base URL (advanced)", value=(summary.api_base_url or "") if summary else "",
                 placeholder="https://api.twilio.com",
                 help="Leave empty for the real Twilio. A local URL points at the simulator."),
+            "sender_rate": st.text_input(
+                "Sender throughput (SMS segments/s, optional)", value="" if own_rate is None else f"{own_rate:g}",
+                placeholder=f"{rate_in_force:g} (its type's default)" if rate_in_force is not None else "by type",
+                help="Shared by every campaign on this sender. Empty: Twilio's default for its type (US long code "
+                     "1/s, toll-free 3/s, short code 100/s, Messaging Service 10/s); 0: no limit."),
         }
         if st.form_submit_button("Save credentials", icon=":material/key:", type="primary", key="set_save_credentials"):
             if ui.attempt("saving the credentials", lambda: save_credentials(tenant, values) or True):
@@ -85,9 +105,10 @@ def sending_form(tenant: int) -> None:
         name = st.text_input("Business name", value=current.name)
         region = st.selectbox("Default phone region", REGIONS, index=REGIONS.index(current.default_region),
                               help="Numbers written without a country code are read as this country's.")
-        rate = st.number_input("Rate limit (messages per second)", min_value=0.1, max_value=1000.0,
+        rate = st.number_input("Campaign rate cap (messages per second)", min_value=0.1, max_value=1000.0,
                                value=float(current.rate_limit_per_s), step=1.0,
-                               help="A long code sends about 1/s, toll-free 3/s, a short code 100/s.")
+                               help="Each campaign's own cap; the sender's throughput (with the credentials) "
+                                    "limits all its campaigns together.")
         st.markdown("**Retries**")
         cols = st.columns(3)
         attempts = cols[0].number_input("Attempts per recipient", min_value=1, max_value=20,

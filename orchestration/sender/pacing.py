@@ -105,3 +105,10 @@ def set_sender_throughput(con: sqlite3.Connection, tenant_id: int, sender: str, 
         load_sql("sender/sender_set_throughput.sql"),
         {"tenant_id": tenant_id, "sender": sender, "throughput_per_s": throughput},
     )
+
+
+def sender_throughput_setting(con: sqlite3.Connection, tenant_id: int, sender: str) -> tuple[float | None, float]:
+    """(the sender's own setting or None, the throughput in force) in segments per second."""
+    row = con.execute(load_sql("sender/sender_get.sql"), {"tenant_id": tenant_id, "sender": sender}).fetchone()
+    own = None if row is None or row["throughput_per_s"] is None else float(row["throughput_per_s"])
+    return own, default_throughput(sender) if own is None else own
