@@ -15,16 +15,14 @@ from orchestration.audiences import AudienceQuery, filter_options, preview
 from orchestration.cli import main
 from orchestration.config import Home
 from orchestration.ledger import Ledger
-from orchestration.sender.pacing import sender_throughput_setting
-from orchestration.tenants import twilio_summary
-from orchestration.ledger import Ledger
 from orchestration.ledger.suppression import SuppressionList
 from orchestration.messages import templates
 from orchestration.sender import campaigns
+from orchestration.sender.pacing import sender_throughput_setting
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from orchestration.source.folder import SnapshotFolder
 from orchestration.source.synthetic import as_of_default, generate, write_snapshot
-from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
+from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio, twilio_summary
 from orchestration.warehouse import Warehouse
 from orchestration.warehouse.sync import sync
 
