@@ -69,6 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client died mid-request: nothing to answer, nothing to create (like Twilio)
+            self.close_connection = True
+            return
         if parts.path.startswith("/_sim/"):
             self._send(self._admin(method, parts.path, parse_qs(parts.query), body))
             return
