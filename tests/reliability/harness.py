@@ -92,10 +92,21 @@ class SimulatorProcess:
         return self._get("/_sim/stats")
 
     def accepted(self) -> list[dict[str, Any]]:
-        """Every message the simulator accepted, from its record file (it survives the process)."""
+        """Every message the simulator accepted, from its record file (it survives the process). A last line the
+        simulator is still writing (no newline yet) is left for the next read."""
         if not self.record.exists():
             return []
-        return [json.loads(line) for line in self.record.read_text(encoding="utf-8").splitlines() if line.strip()]
+        text = self.record.read_text(encoding="utf-8")
+        complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message with its current status (`GET /_sim/messages`)."""
+        return self._get("/_sim/messages")["messages"]
+
+    def count(self, name: str) -> int:
+        """One counter of the simulator's /_sim/stats (0 when it has not happened yet)."""
+        return int(self.stats().get(name, 0))
 
     def stop(self) -> None:
         if self.process.poll() is None:
