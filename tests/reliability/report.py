@@ -86,26 +86,35 @@ def _latency_row(name: str, figures: dict[str, Any]) -> str:
 
 
 def crash_storm(f: dict[str, Any]) -> list[str]:
+    sim = f["simulator"]
+    after = ", ".join(f"{code} {rate:.0%}" for code, rate in sim["errors_after_create"].items())
     return [
-        f"A {f['recipients']:,}-recipient campaign ({f['deliverable']:,} deliverable, {f['undeliverable']} numbers the "
-        f"provider refuses) sent at {f['rate_limit_per_s']} msg/s by `bkntc-sms campaign run` in its own process, "
-        f"against the simulator in another process recording to `--record FILE`. The send process was ended "
-        f"{f['kills']} times at seeded random moments (seed {f['seed']}) and restarted each time: "
-        f"{f['sigkills']} SIGKILLs after a random delay, {f['fault_hook_exits']} exits from the test-only crash hook "
-        f"between the provider's accept and the ledger's record (`BKNTC_SMS_FAULT`), "
-        f"{f['lives_that_ended_by_themselves']} lives that ended by themselves. HTTP timeout "
-        f"{f['http_timeout_s']} s (so the lease a dead run leaves expires quickly).",
+        f"A {f['recipients']:,}-recipient campaign ({f['deliverable']:,} accepted by the provider, of which "
+        f"{f['later_undelivered_30005_30006']} fail later as delivery statuses; {f['undeliverable']} numbers it "
+        f"refuses at create) sent at {f['rate_limit_per_s']} segments/s by `bkntc-sms campaign run` in its own "
+        f"process, against the simulator in **realistic mode** in another process (recording every create to "
+        f"`--record FILE`): the sender drains {sim['sender_throughput_per_s']} msg/s, so most messages wait in its "
+        f"queue with no `date_sent`; the list shows a message {sim['list_lag_s']} s after its creation; 5xx after "
+        f"creating the message ({after}) and dropped connections after creating it "
+        f"({sim['drop_after_create']:.0%}). The send process was ended {f['kills']} times (seed {f['seed']}), each "
+        f"only after that life had messages accepted: {f['sigkills']} SIGKILLs, {f['fault_hook_exits']} exits from "
+        f"the test-only crash hook between the provider's accept and the ledger's record (`BKNTC_SMS_FAULT`). "
+        f"Lookup settle {f['lookup_settle_s']} s, HTTP timeout {f['http_timeout_s']} s.",
         "",
         "| figure | value |", "|---|---|",
-        f"| kills while work was left | {f['kills_with_work_left']} / {f['kills']} |",
-        f"| kills that caught messages accepted by the provider but not yet recorded | "
+        f"| lives that had messages accepted before their kill | {f['lives_with_progress']} / {f['kills']} |",
+        f"| kills that caught messages accepted but not yet recorded | "
         f"{f['kills_with_messages_accepted_but_not_recorded']} |",
-        f"| distinct recipients caught in that window | {f['recipients_caught_accepted_but_not_recorded']} |",
-        f"| of which found by the reconciliation lookup (marked sent, not resent) | "
-        f"{f['recovered_by_lookup_not_resent']} |",
-        f"| claims released after the lookup found nothing (sent later) | {f['released_unsent_after_lookup']} |",
-        f"| messages accepted by the simulator | {f['accepted_by_simulator']:,} |",
-        f"| deliverable recipients accepted exactly once | {f['deliverable_accepted_exactly_once']:,} / "
+        f"| 5xx answers after the message was created / connections dropped after it | "
+        f"{f['errors_after_create']} / {f['dropped_after_create']} |",
+        f"| claims a dead run left open (`interrupted`), made \"to verify\" | {f['interrupted']:,} |",
+        f"| lookups (during the lives / the final run) | {f['lookups']:,} ({f['lookups_during_lives']:,} / "
+        f"{f['lookups_of_the_final_run']:,}) |",
+        f"| recipients the lookup found (marked sent, not resent) | {f['recovered_sent']:,} |",
+        f"| messages still queued at the sender when the storm ended | "
+        f"{f['still_queued_at_the_sender_at_the_end']:,} |",
+        f"| messages created by the simulator | {f['accepted_by_simulator']:,} |",
+        f"| accepted recipients created exactly once | {f['deliverable_accepted_exactly_once']:,} / "
         f"{f['deliverable']:,} |",
         f"| **lost** | **{f['lost']}** |",
         f"| **duplicates** | **{f['duplicates']}** |",
@@ -118,30 +127,38 @@ def crash_storm(f: dict[str, Any]) -> list[str]:
 def provider_faults(f: dict[str, Any]) -> list[str]:
     injected = f["injected"]
     stats = f["simulator_stats"]
+    before = ", ".join(f"{code} {rate:.0%}" for code, rate in injected["5xx_before_create"].items())
+    after = ", ".join(f"{code} {rate:.0%}" for code, rate in injected["5xx_after_create"].items())
     return [
         f"{f['recipients']} recipients ({f['refused_by_number']} with a number the provider always refuses). "
-        f"Per create the simulator drew: {injected['5xx']:.0%} 5xx (500/503), {injected['429_retry_after_1s']:.0%} "
-        f"429 with `Retry-After: 1`, {injected['slow_beyond_timeout']:.0%} accepted but answered after "
-        f"{f['slow_answer_after_s']} s (client timeout {f['http_timeout_s']} s), "
-        f"{sum(injected['non_retryable'].values()):.0%} non-retryable ({', '.join(injected['non_retryable'])}). "
-        f"Max attempts {f['max_attempts']}, retry base {f['retry_base_s']} s doubling, ±{f['backoff_jitter']:.0%} "
-        f"jitter. The chance that one recipient meets {f['max_attempts']} retryable answers in a row is at most "
-        f"0.35^{f['max_attempts']} = {f['p_exhaust_one_recipient_upper_bound']:.1e} "
-        f"({f['p_exhaust_any_recipient_upper_bound']:.1e} for the whole campaign).",
+        f"Per create the simulator drew: 5xx before creating ({before}), 5xx after creating ({after}), "
+        f"{injected['drop_after_create']:.0%} connections dropped after creating, "
+        f"{injected['429_retry_after_1s']:.0%} 429 with `Retry-After: 1`, {injected['slow_beyond_timeout']:.0%} "
+        f"created but answered after {f['slow_answer_after_s']} s (client timeout {f['http_timeout_s']} s), "
+        f"{sum(injected['non_retryable'].values()):.0%} non-retryable ({', '.join(injected['non_retryable'])}); "
+        f"{injected['list_errors']:.0%} of the lookups' list requests failed. Max attempts {f['max_attempts']}, "
+        f"retry base {f['retry_base_s']} s doubling, ±{f['backoff_jitter']:.0%} jitter; 429s do not consume "
+        f"attempts. The chance that one recipient meets {f['max_attempts']} attempt-consuming answers in a row is "
+        f"at most {f['attempt_consuming_rate']:.2f}^{f['max_attempts']} = "
+        f"{f['p_exhaust_one_recipient_upper_bound']:.1e} ({f['p_exhaust_any_recipient_upper_bound']:.1e} for the "
+        f"whole campaign).",
         "",
         "| figure | value |", "|---|---|",
         f"| creates answered by the simulator | {stats.get('creates', 0):,} |",
-        f"| 500 / 503 / 429 answers | {stats.get('error_20500', 0)} / {stats.get('error_20503', 0)} / "
-        f"{stats.get('error_20429', 0)} |",
+        f"| 5xx after creating / dropped after creating / slow | {f['errors_after_create']} / "
+        f"{f['dropped_after_create']} / {stats.get('slow', 0)} |",
+        f"| created without a usable answer, found by the lookup (not resent) | {f['recovered_sent']} of "
+        f"{f['created_without_a_usable_answer']} |",
+        f"| lookups / of which failed (left to verify, never resent) | {f['lookups']} / {f['lookup_failures']} |",
+        f"| throttled attempts (429; no attempt consumed) | {f['throttled_attempts']} |",
         f"| final states | {', '.join(f'{k} {v}' for k, v in sorted(f['final_states'].items()))} |",
         f"| failed, by code (each a non-retryable answer) | "
         f"{', '.join(f'{k}: {v}' for k, v in sorted(f['failed_by_code'].items()))} |",
-        f"| slow answers found by the lookup, not resent | {f['slow_answers_recovered_by_lookup']} |",
         f"| most failed attempts before a recipient got through | {f['max_failures_of_a_sent_recipient']} |",
         f"| attempts per recipient (mean) | {f['attempts_per_recipient_mean']} |",
         "| left in `sending` or `pending` | 0 |" if set(f["final_states"]) <= {"sent", "failed"} else
         f"| left unfinished | {f['final_states']} |",
-        f"| **duplicates** | **{f['duplicates']}** |",
+        f"| **duplicates** / **lost** | **{f['duplicates']}** / **{f['lost']}** |",
         f"| wall time / throughput | {f['elapsed_s']} s / {f['run']['throughput_per_s']} msg/s |",
     ]
 
