@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -46,6 +47,26 @@ def comparable_body(body: str) -> str:
     recipient of the ledger already owns."""
     text = unicodedata.normalize("NFKC", body).translate(_SMART_CHARACTERS)
     return _SPACE.sub(" ", _URL.sub("<link>", text)).strip()
+
+
+class PooledAdapter(HTTPAdapter):
+    """requests' adapter, remembering the pool-key attributes per (scheme, host, port, trust settings): requests
+    works them out again for every request, with a stat of the CA bundle each time (a measurable share of a send
+    thread's CPU with 64 threads, BENCHMARKS.md round 2)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool_keys: dict[tuple, tuple[dict, dict]] = {}
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # noqa: ANN001, ANN201 - requests'
+        parts = urlsplit(request.url)
+        key = (parts.scheme, parts.hostname, parts.port, verify if isinstance(verify, (bool, str)) else id(verify),
+               cert if isinstance(cert, (str, tuple, type(None))) else id(cert))  # fmt: skip
+        found = self._pool_keys.get(key)
+        if found is None:
+            found = self._pool_keys[key] = super().build_connection_pool_key_attributes(request, verify, cert)
+        host, pool = found
+        return dict(host), dict(pool)
 
 
 @dataclass(frozen=True)
@@ -94,7 +115,7 @@ class Gateway:
         self._last = threading.local()
         self._client = twilio_client(self._credentials, timeout)
         session = self._client.http_client.session
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        adapter = PooledAdapter(pool_connections=4, pool_maxsize=pool_size)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.hooks["response"].append(self._remember)
