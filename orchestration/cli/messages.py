@@ -11,6 +11,7 @@ import click
 
 from orchestration.cli import home_of, main
 from orchestration.config import TWILIO_API_URL_ENV, Home
+from orchestration.delivery.settings import set_callback_url, stored_callback_url
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
 from orchestration.ledger.suppression import SuppressionList
@@ -81,6 +82,11 @@ def tenant() -> None:
     help="The sender's throughput in SMS segments/s, shared by all its campaigns (0: no limit; default: the "
          "sender type's, e.g. 1 for a US long code, 3 toll-free, 100 short code, 10 Messaging Service).",
 )
+@click.option(
+    "--status-callback-url", default=None,
+    help="Public URL of `bkntc-sms callbacks serve` that Twilio posts status changes to ('' clears it; "
+         "without one, delivery is polled).",
+)
 @click.pass_context
 def set_twilio(
     ctx: click.Context,
@@ -91,6 +97,7 @@ def set_twilio(
     messaging_service_sid: str | None,
     api_base_url: str | None,
     sender_rate: float | None,
+    status_callback_url: str | None,
 ) -> None:
     """Store the tenant's Twilio credentials (the auth token is encrypted) and its sender's throughput."""
     home, ledger = _ledger(ctx)
@@ -104,6 +111,8 @@ def set_twilio(
     if sender_rate is not None and not (sender_rate >= 0 and math.isfinite(sender_rate)):
         raise UserError(f"--sender-rate must be 0 (no limit) or more, got {sender_rate:g}.")
     save_twilio(ledger, tenant_id, credentials, TokenCipher.for_home(home))
+    if status_callback_url is not None:
+        set_callback_url(ledger, tenant_id, status_callback_url)
     sender = credentials.messaging_service_sid or credentials.from_number
     with ledger.write() as con:
         set_sender_throughput(con, tenant_id, sender, sender_rate)
@@ -138,6 +147,7 @@ def show(ctx: click.Context, tenant_id: int) -> None:
             f"  from number:           {summary.from_number or '-'}",
             f"  messaging service:     {summary.messaging_service_sid or '-'}",
             f"  API base URL:          {summary.api_base_url or _default_api_url()}",
+            f"  status callback URL:   {stored_callback_url(ledger, tenant_id) or '- (delivery is polled)'}",
             f"  updated:               {summary.updated_at}",
         ]
     click.echo("\n".join(lines))

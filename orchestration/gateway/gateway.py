@@ -144,9 +144,12 @@ class Gateway:
     def _remember(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         self._last.response = response
 
-    def send(self, to: str, body: str) -> SendResult:
-        """Ask Twilio to send `body` to `to`; never raises for provider or network errors."""
+    def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+        """Ask Twilio to send `body` to `to` (posting its status changes to `status_callback` when given); never
+        raises for provider or network errors."""
         params = {"to": to, "body": body}
+        if status_callback:
+            params["status_callback"] = status_callback
         if self.messaging_service_sid:
             params["messaging_service_sid"] = self.messaging_service_sid
         if self.from_number:

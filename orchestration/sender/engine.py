@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from orchestration.delivery.settings import callback_url
 from orchestration.gateway import Action, GatewayError, SendResult, classify
 from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
@@ -66,7 +67,7 @@ class Sender(Protocol):
     timeout: float
     sender: str
 
-    def send(self, to: str, body: str) -> SendResult: ...
+    def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult: ...
 
     def find_sent(self, to: str, since: datetime, body: str | None = None) -> list[str]: ...
 
@@ -206,6 +207,7 @@ class CampaignRun:
         self.summary = RunSummary(campaign_id, tenant_id)
         self.pacing = SenderPacing(tenant_id, gateway.sender)
         self.settle_s = lookup_settle_s()
+        self.status_callback = callback_url(ledger, tenant_id)  # the tenant's public URL, ?tenant=T; None: polled
         self._halt = threading.Event()  # stop sending now: paused, cancelled, lost hold, or a pause-worthy error
         self._lost = threading.Event()  # another run holds the campaign now
         self._finished = threading.Event()
@@ -464,7 +466,8 @@ class CampaignRun:
         if self._halt.is_set() or time.time() > latest_start:
             return Outcome(delivery, "released")
         self.faults.hit("before_request")
-        result = self.gateway.send(delivery.phone, delivery.body)
+        callback = {"status_callback": self.status_callback} if self.status_callback else {}
+        result = self.gateway.send(delivery.phone, delivery.body, **callback)
         if result.ok:
             self.faults.hit("after_accept")
             return Outcome(delivery, "sent", result=result, sid=result.sid)

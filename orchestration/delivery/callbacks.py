@@ -1,0 +1,155 @@
+"""The status-callback receiver: a small WSGI app Twilio POSTs message status changes to.
+
+Each tenant's messages are created with its public URL plus `?tenant=T` (`settings.callback_url`), so a callback
+names the tenant whose auth token must have signed it. `X-Twilio-Signature` is checked with the twilio library's
+`RequestValidator` against the URL Twilio called: the tenant's public URL as configured (which is what Twilio was
+given, whatever proxy sits in front of the receiver), and else the URL this request arrived at. A bad or missing
+signature answers 403 and changes nothing; a valid one is applied with Twilio's precedence (`apply_status`) and
+answered 204. A SID no recipient of the tenant owns changes nothing (it is logged and kept for later adoption).
+Tokens are never logged; the callback's form (which holds none) is kept in `delivery_events`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from twilio.request_validator import RequestValidator
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from orchestration.config import Home
+from orchestration.delivery.settings import TENANT_PARAM, callback_url
+from orchestration.delivery.status import adopt_unmatched, apply_status
+from orchestration.errors import UserError
+from orchestration.ledger import Ledger
+from orchestration.tenants import TokenCipher, load_twilio
+
+log = logging.getLogger(__name__)
+
+ADOPT_EVERY_S = 1.0
+TOKEN_TTL_S = 30.0
+
+
+class CallbackApp:
+    """The WSGI application: POST <any path>?tenant=T with Twilio's status-callback form."""
+
+    def __init__(self, home: Home, ledger: Ledger | None = None, public_url: str | None = None) -> None:
+        self.home = home
+        self.ledger = ledger or Ledger(home.ledger)
+        self.public_url = public_url  # the receiver's public base, when requests arrive through a proxy
+        self._tokens: dict[int, tuple[float, str, str]] = {}  # tenant -> (read at, account SID, token)
+        self._lock = threading.Lock()
+
+    def _credentials(self, tenant_id: int) -> tuple[str, str] | None:
+        with self._lock:
+            cached = self._tokens.get(tenant_id)
+        if cached and time.monotonic() - cached[0] < TOKEN_TTL_S:
+            return cached[1], cached[2]
+        try:
+            credentials = load_twilio(self.ledger, tenant_id, TokenCipher.for_home(self.home))
+        except UserError:
+            return None
+        with self._lock:
+            self._tokens[tenant_id] = (time.monotonic(), credentials.account_sid, credentials.auth_token)
+        return credentials.account_sid, credentials.auth_token
+
+    def _candidate_urls(self, request: Request, tenant_id: int) -> list[str]:
+        urls = []
+        configured = callback_url(self.ledger, tenant_id)
+        if configured:
+            urls.append(configured)
+        if self.public_url:
+            urls.append(self.public_url.rstrip("/") + request.full_path.rstrip("?"))
+        urls.append(request.url)
+        return list(dict.fromkeys(urls))
+
+    def handle(self, request: Request) -> Response:
+        if request.method != "POST":
+            return Response("POST a Twilio status callback here\n", status=405, headers={"Allow": "POST"})
+        try:
+            tenant_id = int(request.args.get(TENANT_PARAM, ""))
+        except ValueError:
+            return Response("no tenant in the URL\n", status=404)
+        credentials = self._credentials(tenant_id)
+        signature = request.headers.get("X-Twilio-Signature", "")
+        form = {key: request.form.get(key, "") for key in request.form}
+        if credentials is None or not signature:
+            log.warning("Status callback for tenant %s refused: %s", tenant_id,
+                        "no signature" if credentials else "tenant has no credentials")
+            return Response("forbidden\n", status=403)
+        account_sid, token = credentials
+        validator = RequestValidator(token)
+        if not any(validator.validate(url, form, signature) for url in self._candidate_urls(request, tenant_id)):
+            log.warning("Status callback for tenant %s refused: the signature does not match", tenant_id)
+            return Response("forbidden\n", status=403)
+        sid = form.get("MessageSid") or form.get("SmsSid")
+        status = form.get("MessageStatus") or form.get("SmsStatus")
+        if not sid or not status:
+            return Response("no MessageSid or MessageStatus\n", status=400)
+        if form.get("AccountSid") and form["AccountSid"] != account_sid:
+            log.warning("Status callback for tenant %s names another account: ignored", tenant_id)
+            return Response(status=204)
+        apply_status(self.ledger, tenant_id, sid, status, form.get("ErrorCode"), "callback", form)
+        return Response(status=204)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        return self.handle(Request(environ))(environ, start_response)
+
+
+class CallbackServer:
+    """The receiver on a port, with a thread that applies reports which outran the record of their send."""
+
+    def __init__(self, home: Home, host: str = "127.0.0.1", port: int = 0, public_url: str | None = None) -> None:
+        self.app = CallbackApp(home, public_url=public_url)
+        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _adopt(self) -> None:
+        while not self._stop.wait(ADOPT_EVERY_S):
+            try:
+                adopt_unmatched(self.app.ledger)
+            except Exception as exc:  # a busy ledger or a bug: logged, tried again next second
+                log.error("Adopting early status reports failed: %r", exc)
+
+    def start(self) -> str:
+        """Serves in daemon threads; returns the base URL."""
+        for target, name in ((self._server.serve_forever, "callbacks"), (self._adopt, "callbacks-adopt")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self.url
+
+    def serve_forever(self) -> None:
+        """Serves in the calling thread (the CLI) until interrupted."""
+        adopter = threading.Thread(target=self._adopt, name="callbacks-adopt", daemon=True)
+        adopter.start()
+        try:
+            self._server.serve_forever()
+        finally:
+            self._stop.set()
+            self._server.server_close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+    def __enter__(self) -> CallbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
