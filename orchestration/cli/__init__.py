@@ -40,7 +40,7 @@ def home_of(ctx: click.Context) -> Home:
 
 
 def _register() -> None:
-    from orchestration.cli import audiences, campaigns, data, messages, services, simulator, sync  # noqa: F401
+    from orchestration.cli import audiences, campaigns, data, delivery, messages, services, simulator, sync  # noqa: F401
 
 
 _register()

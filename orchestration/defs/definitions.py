@@ -1,8 +1,9 @@
-"""Gathers each domain's definitions (sync, audiences, sending) into the code location's one Definitions."""
+"""Gathers each domain's definitions (sync, audiences, sending, delivery) into the code location's one Definitions."""
 
 import dagster as dg
 
 from orchestration.defs.audiences.definitions import defs as audiences_defs
+from orchestration.defs.delivery.definitions import defs as delivery_defs
 from orchestration.defs.resources import resources_for
 from orchestration.defs.sending.definitions import defs as sending_defs
 from orchestration.defs.sync.definitions import defs as sync_defs
@@ -12,4 +13,5 @@ defs = dg.Definitions.merge(
     sync_defs,
     audiences_defs,
     sending_defs,
+    delivery_defs,
 )

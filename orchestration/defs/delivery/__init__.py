@@ -1,0 +1,1 @@
+"""The delivery domain: polling Twilio for the delivery status of accepted messages."""
