@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from orchestration.errors import UserError
+from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.messages.csv_safe import escape_formulas
 from orchestration.sender.campaigns import Campaign, get_campaign
@@ -19,8 +20,10 @@ from orchestration.tenants import twilio_summary
 
 RECIPIENT_STATES = ("pending", "sending", "sent", "failed", "skipped")
 LOG_PAGE = 50_000
-TEXT_COLUMNS = ("phone_e164", "full_name", "state", "skip_reason", "last_error_message", "message_sid", "body")
-TIME_COLUMNS = ("first_attempt_at", "sent_at", "updated_at")
+TEXT_COLUMNS = ("phone_e164", "full_name", "state", "skip_reason", "last_error_message", "message_sid", "body",
+                "delivery_status", "delivery_error_meaning")
+TIME_COLUMNS = ("first_attempt_at", "sent_at", "updated_at", "delivered_at")
+DELIVERY_COLUMNS = ("delivery_status", "delivery_error_code", "delivered_at")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class CampaignStatus:
     attempts: int
     retries: int
     error_codes: dict[str, int]
+    delivery: dict[str, Any] = field(default_factory=dict)  # sent recipients by delivery status, undelivered codes
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -76,7 +80,26 @@ def status(ledger: Ledger, tenant_id: int, campaign_id: int) -> CampaignStatus:
                 segments_sent += row["segments"] or 0
         totals = con.execute(load_sql("sender/attempt_totals.sql"), {**keys, "since": 0}).fetchone()
         codes = {str(r["error_code"]): r["attempts"] for r in con.execute(load_sql("sender/error_codes.sql"), keys)}
-    return CampaignStatus(campaign, counts, skipped, segments_sent, totals["attempts"], totals["retries"], codes)
+        delivery = _delivery_counts(con.execute(load_sql("delivery/counts.sql"), keys).fetchall())
+    return CampaignStatus(campaign, counts, skipped, segments_sent, totals["attempts"], totals["retries"], codes,
+                          delivery)
+
+
+def _delivery_counts(rows: list) -> dict[str, Any]:
+    """Sent recipients by delivery status (`none`: not tracked yet), and the error codes of the ones not delivered
+    with their meanings."""
+    counts = dict.fromkeys(("queued", "sending", "sent", "delivered", "undelivered", "failed", "unknown"), 0)
+    codes: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        counts[row["delivery_status"]] = counts.get(row["delivery_status"], 0) + row["recipients"]
+        if row["delivery_error_code"] is not None and row["delivery_status"] != "delivered":
+            code = str(row["delivery_error_code"])
+            entry = codes.setdefault(code, {"recipients": 0, "meaning": error_meaning(row["delivery_error_code"])})
+            entry["recipients"] += row["recipients"]
+    tracked = sum(counts.values())
+    return {**counts, "total": tracked,
+            "delivery_rate": round(counts["delivered"] / tracked, 4) if tracked else None,
+            "error_codes": dict(sorted(codes.items()))}
 
 
 def progress(ledger: Ledger, tenant_id: int, campaign_id: int, window_s: float = 60.0) -> Progress:
@@ -121,6 +144,13 @@ def delivery_log(
         )
         columns = [c[0] for c in cursor.description]
         frame = pd.DataFrame(cursor.fetchall(), columns=columns)
+        ids = "[" + ",".join(str(int(i)) for i in frame["recipient_id"]) + "]"
+        delivery = con.execute(load_sql("delivery/log_columns.sql"), {"campaign_id": campaign_id, "ids": ids})
+        extra = pd.DataFrame(delivery.fetchall(), columns=["recipient_id", *DELIVERY_COLUMNS])
+    frame = frame.merge(extra, on="recipient_id", how="left") if len(frame) else frame.assign(
+        **{column: pd.Series(dtype="object") for column in DELIVERY_COLUMNS})
+    frame["delivery_error_meaning"] = [error_meaning(int(c)) if pd.notna(c) else None
+                                       for c in frame["delivery_error_code"]]
     return _readable(frame)
 
 
@@ -140,7 +170,7 @@ def attempts_of(ledger: Ledger, tenant_id: int, campaign_id: int, recipient_id: 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     for column in TIME_COLUMNS:
         frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="s", utc=True)
-    for column in ("customer_id", "last_error_code"):
+    for column in ("customer_id", "last_error_code", "delivery_error_code"):
         frame[column] = frame[column].astype("Int64")
     return frame
 
