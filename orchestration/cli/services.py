@@ -124,15 +124,19 @@ def console(ctx: click.Context, port: int) -> None:
 @click.option("--console-port", default=8501, show_default=True, envvar="BKNTC_SMS_CONSOLE_PORT")
 @click.option("--dagster-port", default=3000, show_default=True, envvar="BKNTC_SMS_DAGSTER_PORT")
 @click.option("--simulator-port", default=8030, show_default=True, envvar="BKNTC_SMS_SIMULATOR_PORT")
+@click.option("--callbacks-port", default=8090, show_default=True, envvar="BKNTC_SMS_CALLBACKS_PORT",
+              help="The status-callback receiver the simulator reports deliveries to.")
 @click.option("--fresh", is_flag=True, help="Regenerate the demo data even if the home folder has a warehouse.")
 @click.pass_context
 def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: int, simulator_port: int,
-         fresh: bool) -> None:
-    """Bring up the whole product on demo data: simulator, Dagster (webserver + daemon) and the console."""
+         callbacks_port: int, fresh: bool) -> None:
+    """Bring up the whole product on demo data: simulator, callback receiver, Dagster (webserver + daemon) and the
+    console."""
     from orchestration.defs.sending.instance import write_instance_config
 
     home = home_of(ctx)
     simulator_url = f"http://127.0.0.1:{simulator_port}"
+    callbacks_url = f"http://127.0.0.1:{callbacks_port}/twilio/status"
     env = _service_env(home, {TWILIO_API_URL_ENV: simulator_url})
     source = home.root / "demo-source"
 
@@ -156,13 +160,16 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
         for sid, token in accounts.values():
             sim_args += ["--account", f"{sid}:{token}"]
         supervisor.start("simulator", _cli(*sim_args), env, home.logs / "simulator.log")
+        supervisor.start("callbacks", _cli("callbacks", "serve", "--port", str(callbacks_port)), env,
+                         home.logs / "callbacks.log")
         if not _wait_for_http(f"{simulator_url}/_sim/messages", timeout=30):
             raise click.ClickException(f"The Twilio simulator did not start; see {home.logs / 'simulator.log'}")
         for tenant, (sid, token) in accounts.items():
             _run_step(f"Pointing tenant {tenant}'s Twilio credentials at the local simulator",
                       _cli("tenant", "set-twilio", "--tenant", str(tenant), "--account-sid", sid,
                            "--auth-token", token, "--from", f"+1555010{tenant:04d}",
-                           "--api-base-url", simulator_url, "--sender-rate", str(DEMO_SENDER_RATE)), env)
+                           "--api-base-url", simulator_url, "--sender-rate", str(DEMO_SENDER_RATE),
+                           "--status-callback-url", callbacks_url), env)
         supervisor.start("dagster-daemon", [_venv_tool("dagster-daemon"), "run", "-w", str(WORKSPACE)], env,
                          home.logs / "dagster-daemon.log")
         supervisor.start("dagster-webserver",
@@ -176,6 +183,7 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
         click.echo(f"  Console          http://127.0.0.1:{console_port}")
         click.echo(f"  Dagster UI       http://127.0.0.1:{dagster_port}")
         click.echo(f"  Twilio simulator {simulator_url}  (nothing leaves this machine)")
+        click.echo(f"  Status callbacks {callbacks_url}  (the simulator reports every delivery here)")
         click.echo(f"  Home folder      {home.root}   logs in {home.logs}")
         click.echo("\nPress Ctrl-C to stop everything.")
         while (exited := supervisor.first_exited()) is None:
