@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from orchestration.config import Home
 from orchestration.ledger import Ledger
 from orchestration.sender import CampaignSettings, get_campaign, send_manual
@@ -50,3 +53,17 @@ def small_warehouse(home: Home, count: int = 12, tenants: tuple[int, ...] = (1,)
 
 def state_of(ledger: Ledger, tenant_id: int, campaign_id: int) -> str:
     return get_campaign(ledger, tenant_id, campaign_id).state
+
+
+def once_counted(simulator, counter: str, count: int, **changes) -> threading.Thread:
+    """Changes the simulator's settings as soon as its `counter` reaches `count` (an event, not a moment)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while simulator.stats().get(counter, 0) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        simulator.configure(**changes)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher

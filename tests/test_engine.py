@@ -26,7 +26,7 @@ from orchestration.sender import (
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
 from orchestration.tenants import update_settings
 from orchestration.warehouse import Warehouse
-from tests.sending import FAST, TEMPLATE, manual, numbers, small_warehouse, state_of, with_twilio
+from tests.sending import FAST, TEMPLATE, manual, numbers, once_counted, small_warehouse, state_of, with_twilio
 
 
 def accepted_by_number(simulator) -> Counter:
@@ -70,7 +70,7 @@ def test_429_waits_for_retry_after_and_does_not_consume_an_attempt(home, simulat
     simulator.configure(rate_429=1.0, retry_after_s=1)
     campaign_id = manual(ledger, numbers(1), settings=CampaignSettings(rate_limit_per_s=0, retry_base_seconds=0.05,
                                                                       max_attempts=1))  # fmt: skip
-    threading.Timer(0.3, lambda: simulator.configure(rate_429=0.0)).start()  # the first try meets the 429
+    once_counted(simulator, "error_20429", 1, rate_429=0.0)  # the first try meets the 429, the next does not
 
     summary = run_campaign(home, 1, campaign_id)
 
@@ -86,7 +86,7 @@ def test_unanswered_request_that_landed_is_not_sent_again(home, simulator, monke
     ledger = with_twilio(home)
     simulator.configure(slow_rate=1.0, slow_s=0.8)
     campaign_id = manual(ledger, numbers(1))
-    threading.Timer(0.2, lambda: simulator.configure(slow_rate=0.0)).start()
+    once_counted(simulator, "slow", 1, slow_rate=0.0)  # only the first answer is late
 
     summary = run_campaign(home, 1, campaign_id)
 

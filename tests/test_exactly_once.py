@@ -21,7 +21,7 @@ from orchestration.gateway import Gateway
 from orchestration.sender import CampaignRun, CampaignSettings, delivery_log, get_campaign, pause, run_campaign
 from orchestration.sender.faults import FAULT_ENV, FAULT_EXIT_CODE
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
-from tests.sending import manual, numbers, with_twilio
+from tests.sending import manual, numbers, once_counted, with_twilio
 
 SETTLE = "1.5"  # the sender's lookup waits this long; the realistic list shows a message 1 s after creation
 
@@ -76,7 +76,7 @@ def test_a_5xx_after_the_message_was_created_is_looked_up_not_resent(home, reali
     ledger = with_twilio(home)
     realistic.configure(error_after_create_rates={502: 1.0})
     campaign_id = manual(ledger, numbers(4), settings=CampaignSettings(rate_limit_per_s=0, retry_base_seconds=0.05))
-    threading.Timer(0.5, lambda: realistic.configure(error_after_create_rates={})).start()
+    once_counted(realistic, "errors_after_create", 4, error_after_create_rates={})
 
     summary = run_campaign(home, 1, campaign_id)
 
