@@ -18,7 +18,7 @@ from orchestration.ledger.suppression import SuppressionList
 from orchestration.messages import templates
 from orchestration.messages.segments import count_segments
 from orchestration.messages.shortcodes import render
-from orchestration.sender.pacing import SenderPacing, set_sender_throughput
+from orchestration.sender.pacing import sender_throughput_setting, set_sender_throughput
 from orchestration.tenants.credentials import TwilioCredentials, load_twilio, save_twilio, twilio_summary
 from orchestration.tenants.secret_key import TokenCipher
 from orchestration.tenants.settings import get_settings, update_settings
@@ -116,7 +116,7 @@ def set_twilio(
     sender = credentials.messaging_service_sid or credentials.from_number
     with ledger.write() as con:
         set_sender_throughput(con, tenant_id, sender, sender_rate)
-        rate = SenderPacing(tenant_id, sender).throughput(con)
+        _, rate = sender_throughput_setting(con, tenant_id, sender)
     click.echo(f"Twilio credentials saved for tenant {tenant_id} (account {credentials.account_sid}); "
                f"sender {sender} sends {'without a limit' if rate == 0 else f'{rate:g} segments/s'}.")
 

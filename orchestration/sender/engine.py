@@ -365,8 +365,9 @@ class CampaignRun:
                 self._lost.set()
                 self._halt.set()
                 return []
-            self._sender_rate = self.pacing.throughput(con)
-            size = self._next_chunk_size(campaign, self._sender_rate)
+            sender = self.pacing.state(con)
+            self._sender_rate = sender.throughput
+            size = self._next_chunk_size(campaign, sender.throughput)
             ids = [
                 row[0]
                 for row in con.execute(
@@ -385,7 +386,7 @@ class CampaignRun:
                 load_sql("sender/claim_mark_sending.sql"),
                 {"ids": id_list, "claim_id": claim_id, "lease_until": now, "now": now},
             ).fetchall()
-            slots = self.pacing.take(con, sum(row["segments"] for row in rows), now)
+            slots = self.pacing.take(con, sender, sum(row["segments"] for row in rows), now)
             starts, before = [], 0
             for row in rows:
                 starts.append(slots.offset(before))

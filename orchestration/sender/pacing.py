@@ -45,6 +45,14 @@ def throttle_backoff_s(streak: int) -> float:
 
 
 @dataclass(frozen=True)
+class SenderState:
+    """A sender as the ledger holds it: segments per second (0: no limit) and the first slot it may give out."""
+
+    throughput: float
+    next_free: float
+
+
+@dataclass(frozen=True)
 class Slots:
     """A chunk's slots: the first starts at `start`; `throughput` segments per second (0: no limit)."""
 
@@ -71,21 +79,21 @@ class SenderPacing:
         con.execute(load_sql("sender/sender_ensure.sql"), self._keys)
         return con.execute(load_sql("sender/sender_get.sql"), self._keys).fetchone()
 
-    def throughput(self, con: sqlite3.Connection) -> float:
-        """Segments per second for this sender: its setting, else its type's default (0: no limit)."""
-        row = self._row(con)
-        return default_throughput(self.sender) if row["throughput_per_s"] is None else float(row["throughput_per_s"])
-
-    def take(self, con: sqlite3.Connection, segments: int, now: float) -> Slots:
-        """Inside a write transaction: the next `segments` slots of the sender, taken for the caller."""
+    def state(self, con: sqlite3.Connection) -> SenderState:
+        """The sender's throughput (its setting, else its type's default; 0: no limit) and its next free slot."""
         row = self._row(con)
         rate = default_throughput(self.sender) if row["throughput_per_s"] is None else float(row["throughput_per_s"])
-        start = max(now, float(row["next_slot"]), float(row["throttled_until"]))
-        if rate > 0:
+        return SenderState(rate, max(float(row["next_slot"]), float(row["throttled_until"])))
+
+    def take(self, con: sqlite3.Connection, state: SenderState, segments: int, now: float) -> Slots:
+        """Inside the write transaction that read `state`: the next `segments` slots of the sender, for the caller."""
+        start = max(now, state.next_free)
+        if state.throughput > 0:
             con.execute(
-                load_sql("sender/sender_take_slots.sql"), {**self._keys, "next_slot": start + segments / rate}
+                load_sql("sender/sender_take_slots.sql"),
+                {**self._keys, "next_slot": start + segments / state.throughput},
             )
-        return Slots(start, rate)
+        return Slots(start, state.throughput)
 
     def throttle(self, con: sqlite3.Connection, now: float, retry_after: float | None) -> float:
         """Inside a write transaction: Twilio said "slow down"; returns until when the sender waits."""

@@ -11,8 +11,8 @@ class TokenBucket:
     """`acquire()` blocks until the next send slot; `rate <= 0` means no limit.
 
     Slots are handed out one interval apart (at most `burst` tokens saved up), so the achieved rate stays
-    within a few percent of `rate` however many threads ask at once. `hold(seconds)` delays every later
-    slot, which is how a 429's Retry-After slows the whole campaign down.
+    within a few percent of `rate` however many threads ask at once. It is the campaign's own cap; the sender's
+    shared limit and its throttles are `pacing.SenderPacing`.
     """
 
     def __init__(self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic):
@@ -38,8 +38,3 @@ class TokenBucket:
         if delay > 0:
             time.sleep(delay)
         return True
-
-    def hold(self, seconds: float) -> None:
-        """No slot before `seconds` from now (e.g. a provider's Retry-After)."""
-        with self._lock:
-            self._next = max(self._next, self._clock() + seconds)

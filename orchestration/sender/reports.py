@@ -23,7 +23,6 @@ LOG_PAGE = 50_000
 TEXT_COLUMNS = ("phone_e164", "full_name", "state", "skip_reason", "last_error_message", "message_sid", "body",
                 "delivery_status", "delivery_error_meaning")
 TIME_COLUMNS = ("first_attempt_at", "sent_at", "updated_at", "delivered_at")
-DELIVERY_COLUMNS = ("delivery_status", "delivery_error_code", "delivered_at")
 
 
 @dataclass(frozen=True)
@@ -144,11 +143,6 @@ def delivery_log(
         )
         columns = [c[0] for c in cursor.description]
         frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-        ids = "[" + ",".join(str(int(i)) for i in frame["recipient_id"]) + "]"
-        delivery = con.execute(load_sql("delivery/log_columns.sql"), {"campaign_id": campaign_id, "ids": ids})
-        extra = pd.DataFrame(delivery.fetchall(), columns=["recipient_id", *DELIVERY_COLUMNS])
-    frame = frame.merge(extra, on="recipient_id", how="left") if len(frame) else frame.assign(
-        **{column: pd.Series(dtype="object") for column in DELIVERY_COLUMNS})
     frame["delivery_error_meaning"] = [error_meaning(int(c)) if pd.notna(c) else None
                                        for c in frame["delivery_error_code"]]
     return _readable(frame)

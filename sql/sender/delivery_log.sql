@@ -4,7 +4,7 @@ SELECT
     r.attempts, r.last_error_code, r.last_error_message, r.sid AS message_sid, r.segments, r.body,
     (SELECT a.started_at FROM attempts AS a WHERE a.recipient_id = r.recipient_id AND a.attempt_no = 1)
         AS first_attempt_at,
-    r.sent_at, r.updated_at
+    r.sent_at, r.updated_at, r.delivery_status, r.delivery_error_code, r.delivered_at
 FROM recipients AS r
 JOIN campaigns AS c ON c.campaign_id = r.campaign_id
 WHERE c.tenant_id = :tenant_id AND r.campaign_id = :campaign_id
