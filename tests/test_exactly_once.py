@@ -210,3 +210,29 @@ def test_a_campaign_limit_below_the_sender_limit_still_applies(home, simulator):
 
     assert summary.sent == 12 and simulator.stats().get("error_20429", 0) == 0
 
+
+
+class BrokenAfterSending(Gateway):
+    """A gateway with a bug that strikes after Twilio accepted the message (the answer is lost in our code)."""
+
+    def send(self, to: str, body: str, status_callback: str | None = None):
+        super().send(to, body, status_callback)
+        raise RuntimeError("a bug after the request went out")
+
+
+def test_a_bug_after_the_request_leaves_the_recipient_to_verify_not_to_resend(home, simulator):
+    ledger = with_twilio(home)
+    campaign_id = manual(ledger, numbers(1), settings=CampaignSettings(rate_limit_per_s=0))
+    broken = BrokenAfterSending(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM, base_url=simulator.base_url, timeout=5)
+
+    with pytest.raises(RuntimeError, match="a bug after the request"):
+        CampaignRun(ledger, 1, campaign_id, broken).run()
+    with ledger.read() as con:
+        left = con.execute("SELECT state, verify_since FROM recipients WHERE campaign_id = ?",
+                           (campaign_id,)).fetchone()
+    wait_until_due(ledger, campaign_id)
+    summary = run_campaign(home, 1, campaign_id)
+
+    assert len(simulator.accepted()) == 1  # the premise: the message went out before the bug
+    assert left[0] == "pending" and left[1] is not None
+    assert summary.recovered == 1 and len(simulator.accepted()) == 1

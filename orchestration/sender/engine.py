@@ -94,7 +94,7 @@ class Outcome:
     """What became of one claimed recipient: an outcome name, the provider's answer, a found SID."""
 
     delivery: Delivery
-    outcome: str  # sent | recovered_sent | released | lookup_failed | failed_unsent | or the action on a failure
+    outcome: str  # sent | recovered_sent | released | lookup_failed | failed_unsent | error | or a failure's action
     result: SendResult | None = None
     action: Action | None = None
     sid: str | None = None
@@ -425,7 +425,7 @@ class CampaignRun:
             try:
                 outcomes.append(future.result())
             except Exception as exc:  # a bug: record the others, keep this one to verify, then stay loud
-                outcomes.append(Outcome(delivery, "released", due_at=time.time() + self.settle_s))
+                outcomes.append(Outcome(delivery, "error"))
                 bug = bug or exc
         if bug is not None:
             self._record(outcomes, campaign)
@@ -572,6 +572,9 @@ class CampaignRun:
             self.summary.recovered += outcome == "recovered_sent"
         elif outcome == "released":
             self.summary.released += 1
+        elif outcome == "error":  # its thread failed, maybe after the request went out: look it up first
+            verify_since = min(d.verify_since or d.started_at, d.started_at)
+            due_at = now + self.gateway.timeout + self.settle_s
         elif outcome == "lookup_failed":
             due_at = now + backoff_seconds(1, campaign.retry_base_seconds, self.rng)
         elif outcome == "failed_unsent":
