@@ -1,4 +1,4 @@
-"""CLI commands: campaigns (create, launch, pause, resume, cancel, run, status, list), test and manual sends,
+"""CLI commands: campaigns (create, launch, resend, pause, resume, cancel, run, status, list), test and manual sends,
 and the delivery-log export."""
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ from orchestration.audiences import AudienceQuery
 from orchestration.cli import home_of, main
 from orchestration.cli.audiences import audience_options
 from orchestration.config import Home
+from orchestration.delivery.funnel import delivery_funnel
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sender import (
+    DEFAULT_RESEND,
+    RESEND_OUTCOMES,
     Campaign,
     CampaignSettings,
     RunSummary,
@@ -29,12 +32,15 @@ from orchestration.sender import (
     list_campaigns,
     pause,
     read_people_csv,
+    resend,
+    resend_outcomes,
     resume,
     run_campaign,
     send_manual,
     send_test,
     status,
 )
+from orchestration.sender.campaigns import company_details
 from orchestration.warehouse import Warehouse
 
 _tenant = click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
@@ -43,7 +49,8 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print one JSON obj
 
 def _campaign_line(campaign: Campaign) -> str:
     reason = f" ({campaign.pause_reason})" if campaign.pause_reason else ""
-    return f"Campaign {campaign.campaign_id} '{campaign.name}': {campaign.state}{reason}"
+    origin = f", a resend of campaign {campaign.origin_campaign_id}" if campaign.origin_campaign_id else ""
+    return f"Campaign {campaign.campaign_id} '{campaign.name}': {campaign.state}{reason}{origin}"
 
 
 def _echo_campaign(campaign: Campaign, as_json: bool) -> None:
@@ -95,6 +102,38 @@ def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json
         click.echo(f"Campaign {campaign_id}: {campaign.recipient_count} recipients frozen; queued for sending.")
         return
     _echo_campaign(campaign, as_json)
+
+
+_ONLY_HELP = "; ".join(f"{name}: {meaning}" for name, meaning in RESEND_OUTCOMES.items())
+
+
+@campaign_group.command("resend")
+@click.argument("campaign_id", type=int)
+@_tenant
+@click.option("--only", default=",".join(DEFAULT_RESEND), show_default=True,
+              help=f"Which recipients did not get it, comma-separated. {_ONLY_HELP}.")  # fmt: skip
+@click.option("--template", default=None,
+              help="A new text (customer name/phone and company shortcodes); default: each one's message again.")
+@click.option("--name", default=None, help="The new campaign's name (default: the origin's name + ' (resend)').")
+@_json
+@click.pass_context
+def resend_command(
+    ctx: click.Context, campaign_id: int, tenant_id: int, only: str, template: str | None, name: str | None,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Queue a new campaign to the recipients of CAMPAIGN_ID that did not get it, minus anyone suppressed since
+    and numbers that cannot receive SMS."""
+    home = home_of(ctx)
+    outcomes = resend_outcomes(only)
+    warehouse = Warehouse(home.warehouse)
+    company = company_details(warehouse, tenant_id) if template is not None and warehouse.exists else {}
+    campaign = resend(Ledger(home.ledger), tenant_id, campaign_id, outcomes, template, name, company)
+    if as_json:
+        _echo_campaign(campaign, as_json)
+        return
+    left = ", ".join(f"{n} {why}" for why, n in campaign.excluded.items())
+    click.echo(f"Campaign {campaign.campaign_id} '{campaign.name}': {campaign.recipient_count} recipients of "
+               f"campaign {campaign_id} queued for sending" + (f" ({left} left out)." if left else "."))
 
 
 def _lifecycle_command(name: str, action, help_text: str) -> None:
@@ -161,9 +200,11 @@ def _summary_line(summary: RunSummary) -> str:
 @click.pass_context
 def status_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
     """Counts by recipient state, attempts and error codes."""
-    current = status(Ledger(home_of(ctx).ledger), tenant_id, campaign_id)
+    ledger = Ledger(home_of(ctx).ledger)
+    current = status(ledger, tenant_id, campaign_id)
+    funnel = delivery_funnel(ledger, tenant_id, campaign_id)
     if as_json:
-        click.echo(json.dumps(current.as_dict()))
+        click.echo(json.dumps({**current.as_dict(), "funnel": funnel.as_dict()}))
         return
     click.echo(_campaign_line(current.campaign))
     click.echo("  " + ", ".join(f"{state} {n}" for state, n in current.counts.items()))
@@ -172,6 +213,11 @@ def status_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json
     click.echo(f"  attempts {current.attempts}, retries {current.retries}, segments sent {current.segments_sent}")
     if current.error_codes:
         click.echo("  error codes: " + ", ".join(f"{c} x{n}" for c, n in current.error_codes.items()))
+    if funnel.accepted:
+        rate = "—" if funnel.delivery_rate is None else f"{funnel.delivery_rate:.1%}"
+        click.echo(f"  delivery: accepted {funnel.accepted}, delivered {funnel.delivered}, undelivered "
+                   f"{funnel.undelivered}, failed {funnel.failed}, unknown {funnel.unknown}, in flight "
+                   f"{funnel.in_flight}; delivery rate {rate}")
 
 
 @campaign_group.command("list")
@@ -185,10 +231,11 @@ def list_command(ctx: click.Context, tenant_id: int, as_json: bool) -> None:
         click.echo(json.dumps([_public(c) for c in campaigns]))
         return
     table = Table()
-    for column in ("id", "name", "kind", "state", "recipients", "created"):
+    for column in ("id", "name", "kind", "state", "recipients", "resend of", "created"):
         table.add_column(column)
     for c in campaigns:
-        table.add_row(str(c.campaign_id), c.name, c.kind, c.state, str(c.recipient_count), c.created_at)
+        origin = str(c.origin_campaign_id) if c.origin_campaign_id else ""
+        table.add_row(str(c.campaign_id), c.name, c.kind, c.state, str(c.recipient_count), origin, c.created_at)
     Console().print(table)
 
 

@@ -1,6 +1,8 @@
 """Sending: the campaign lifecycle, the send engine (claim, send, record, reconcile) and the delivery log."""
 
 from orchestration.sender.campaigns import (
+    DEFAULT_RESEND,
+    RESEND_OUTCOMES,
     STATES,
     TRANSITIONS,
     Campaign,
@@ -12,6 +14,8 @@ from orchestration.sender.campaigns import (
     launch,
     list_campaigns,
     pause,
+    resend,
+    resend_outcomes,
     resume,
     tenant_campaigns_needing_run,
     tenant_ids,
@@ -30,6 +34,8 @@ from orchestration.sender.reports import (
 from orchestration.sender.runner import gateway_for, run_campaign
 
 __all__ = [
+    "DEFAULT_RESEND",
+    "RESEND_OUTCOMES",
     "STATES",
     "TRANSITIONS",
     "Campaign",
@@ -51,6 +57,8 @@ __all__ = [
     "pause",
     "progress",
     "read_people_csv",
+    "resend",
+    "resend_outcomes",
     "resume",
     "run_campaign",
     "send_manual",

@@ -1,4 +1,5 @@
-"""The campaign lifecycle: create, launch (freeze the audience into the ledger), pause, resume, cancel, complete."""
+"""The campaign lifecycle: create, launch (freeze the audience into the ledger), resend to the ones that did not get
+it, pause, resume, cancel, complete."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from orchestration.audiences.query import check_arguments
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.messages.segments import count_segments_many
-from orchestration.messages.shortcodes import check_template, render_many
+from orchestration.messages.shortcodes import check_template, render_many, used_shortcodes
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import TenantSettings, ensure_tenant
 from orchestration.warehouse import Warehouse
@@ -97,6 +98,7 @@ class Campaign:
     created_at: str
     launched_at: str | None
     finished_at: str | None
+    origin_campaign_id: int | None = None  # a resend: the campaign whose recipients it sends to again
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Campaign:
@@ -172,18 +174,19 @@ def create_campaign(
     tenant = ensure_tenant(ledger, tenant_id)
     values = (settings or CampaignSettings()).resolved(tenant)
     with ledger.write() as con:
-        campaign_id = con.execute(
-            load_sql("sender/campaign_insert.sql"),
-            {
-                "tenant_id": tenant_id,
-                "name": name.strip(),
-                "kind": kind,
-                "audience_json": _audience_json(query),
-                "template_body": template,
-                **values,
-            },
-        ).fetchone()[0]
+        campaign_id = _insert_campaign(con, tenant_id, name, kind, _audience_json(query), template, values)
         return Campaign.from_row(_select(con, tenant_id, campaign_id))
+
+
+def _insert_campaign(
+    con: sqlite3.Connection, tenant_id: int, name: str, kind: str, audience_json: str, template: str,
+    settings: dict[str, Any],
+) -> int:  # fmt: skip
+    return con.execute(
+        load_sql("sender/campaign_insert.sql"),
+        {"tenant_id": tenant_id, "name": name.strip(), "kind": kind, "audience_json": audience_json,
+         "template_body": template, **settings},
+    ).fetchone()[0]
 
 
 def transition(
@@ -252,6 +255,11 @@ def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
 
 
 def _insert_recipients(ledger: Ledger, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series) -> None:
+    with ledger.write() as con:
+        _insert_recipients_in(con, campaign_id, frame, bodies)
+
+
+def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series) -> None:
     segments = count_segments_many(bodies)["segments"]
     customer_ids = frame["customer_id"].astype("Int64").astype(object).where(frame["customer_id"].notna(), None)
     rows = zip(
@@ -263,19 +271,22 @@ def _insert_recipients(ledger: Ledger, campaign_id: int, frame: pd.DataFrame, bo
         segments.astype(int).tolist(),
         strict=True,
     )
-    with ledger.write() as con:
-        con.executemany(load_sql("sender/recipients_insert.sql"), rows)
+    con.executemany(load_sql("sender/recipients_insert.sql"), rows)
 
 
 def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
     with ledger.write() as con:
-        count = con.execute(
-            load_sql("sender/campaign_snapshot_done.sql"),
-            {"tenant_id": tenant_id, "campaign_id": campaign_id, "excluded_json": json.dumps(excluded)},
-        ).fetchone()[0]
-        if count == 0:
-            raise UserError(f"Campaign {campaign_id} has no recipients: its audience is empty.")
-        return transition(con, tenant_id, campaign_id, "launch", new_generation=True)
+        return _finish_launch_in(con, tenant_id, campaign_id, excluded)
+
+
+def _finish_launch_in(con: sqlite3.Connection, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
+    count = con.execute(
+        load_sql("sender/campaign_snapshot_done.sql"),
+        {"tenant_id": tenant_id, "campaign_id": campaign_id, "excluded_json": json.dumps(excluded)},
+    ).fetchone()[0]
+    if count == 0:
+        raise UserError(f"Campaign {campaign_id} has no recipients: its audience is empty.")
+    return transition(con, tenant_id, campaign_id, "launch", new_generation=True)
 
 
 def launch_numbers(
@@ -287,6 +298,106 @@ def launch_numbers(
         con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
     _insert_recipients(ledger, campaign_id, people, render_many(campaign.template_body, people, company))
     return _finish_launch(ledger, tenant_id, campaign_id, excluded={})
+
+
+# --only values of a resend: which of the origin's recipients did not get the message.
+RESEND_OUTCOMES: dict[str, str] = {
+    "failed": "Twilio never took the message (the send failed) or reported it failed (status failed)",
+    "undelivered": "Twilio accepted it but the carrier did not deliver it (status undelivered)",
+    "unknown": "no final status came within polling's maximum age (status unknown)",
+}
+DEFAULT_RESEND = ("failed", "undelivered", "unknown")
+# The number itself cannot receive SMS (invalid, not SMS-capable, not mobile, does not exist, landline): a resend
+# to it would fail the same way, so it is left out as `undeliverable_number`.
+UNDELIVERABLE_NUMBER_CODES = (21211, 21612, 21614, 30005, 30006)
+# A resend keeps only each recipient's number and name, so a new text may use these shortcodes (and company_*).
+RESEND_SHORTCODES = ("customer_full_name", "customer_name", "customer_first_name", "customer_last_name",
+                     "customer_phone")
+
+
+def resend_outcomes(text: str) -> tuple[str, ...]:
+    """The outcomes of a comma-separated --only list (a UserError naming an unknown one or an empty list)."""
+    chosen = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    unknown = [part for part in chosen if part not in RESEND_OUTCOMES]
+    if unknown or not chosen:
+        raise UserError(
+            f"--only takes one or more of {', '.join(RESEND_OUTCOMES)} (comma-separated), got {text!r}."
+        )
+    return chosen
+
+
+def _resend_template(template: str) -> str:
+    check_template(template)
+    missing = [code for code in used_shortcodes(template)
+               if code not in RESEND_SHORTCODES and not code.startswith("company_")]
+    if missing:
+        allowed = ", ".join(f"{{{code}}}" for code in RESEND_SHORTCODES)
+        raise UserError(
+            f"A resend's new text can use {allowed} and the {{company_*}} shortcodes, not "
+            f"{', '.join(f'{{{code}}}' for code in missing)}: a campaign keeps only each recipient's number and "
+            "name. Leave the text out to send the original messages again."
+        )
+    return template
+
+
+def resend(
+    ledger: Ledger,
+    tenant_id: int,
+    campaign_id: int,
+    only: tuple[str, ...] = DEFAULT_RESEND,
+    template: str | None = None,
+    name: str | None = None,
+    company: dict[str, Any] | None = None,
+) -> Campaign:
+    """A new queued campaign to the recipients of `campaign_id` that did not get it (`only`: RESEND_OUTCOMES),
+    minus the ones suppressed since and the numbers that cannot receive SMS (counted in `excluded`).
+
+    Each gets the message it was sent before, or `template` rendered from its number and name (and `company`).
+    The new campaign links to its origin and copies its sending settings. Written in one transaction: when nobody
+    is left to resend to, a UserError and nothing written."""
+    only = resend_outcomes(",".join(only))
+    origin = get_campaign(ledger, tenant_id, campaign_id)
+    if template is not None:
+        _resend_template(template)
+    title = (name or "").strip() or f"{origin.name} (resend)"
+    settings = {"max_attempts": origin.max_attempts, "retry_base_seconds": origin.retry_base_seconds,
+                "rate_limit_per_s": origin.rate_limit_per_s, "failure_streak_pause": origin.failure_streak_pause}
+    with ledger.write() as con:
+        rows = con.execute(
+            load_sql("sender/resend_candidates.sql"),
+            {"tenant_id": tenant_id, "campaign_id": campaign_id, "outcomes": json.dumps(list(only)),
+             "unreachable_codes": json.dumps(list(UNDELIVERABLE_NUMBER_CODES))},
+        ).fetchall()
+        chosen = [row for row in rows if row["left_out"] is None]
+        excluded: dict[str, int] = {}
+        for row in rows:
+            if row["left_out"] is not None:
+                excluded[row["left_out"]] = excluded.get(row["left_out"], 0) + 1
+        if not chosen:
+            left = f" ({', '.join(f'{n} {why}' for why, n in excluded.items())} left out)" if excluded else ""
+            raise UserError(f"Campaign {campaign_id} has no {'/'.join(only)} recipients to resend to{left}.")
+        frame = _resend_frame(chosen)
+        bodies = (frame["body"] if template is None else render_many(template, frame, company or {}))
+        new_id = _insert_campaign(con, tenant_id, title, "manual", "{}", template or origin.template_body,
+                                  settings)
+        con.execute(load_sql("sender/campaign_set_origin.sql"),
+                    {"tenant_id": tenant_id, "campaign_id": new_id, "origin_campaign_id": campaign_id})
+        _insert_recipients_in(con, new_id, frame, bodies.reset_index(drop=True))
+        return _finish_launch_in(con, tenant_id, new_id, excluded)
+
+
+def _resend_frame(rows: list[sqlite3.Row]) -> pd.DataFrame:
+    """The chosen recipients as render rows: stored number, name (split in first and last) and body."""
+    names = pd.Series([row["full_name"] or "" for row in rows], dtype="str")
+    split = names.str.split(" ", n=1, expand=True).reindex(columns=[0, 1]).astype(object).fillna("")
+    return pd.DataFrame({
+        "customer_id": pd.Series([row["customer_id"] for row in rows], dtype="Int64"),
+        "phone_e164": [row["phone_e164"] for row in rows],
+        "full_name": names,
+        "first_name": split[0],
+        "last_name": split[1],
+        "body": [row["body"] for row in rows],
+    })
 
 
 def pause(ledger: Ledger, tenant_id: int, campaign_id: int, reason: str = "paused by a person") -> Campaign:
