@@ -1,9 +1,10 @@
-"""The Streamlit console, page by page (AppTest): it shows the core's figures, acts through the core's API,
-turns bad input into one message, and keeps every tenant to itself."""
+"""The Streamlit console, page by page (AppTest): it shows the core's figures (the delivery funnel too), acts through
+the core's API (a resend too), turns bad input into one message, and keeps every tenant to itself."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,11 @@ from console import ui
 from orchestration.audiences import AudienceQuery, filter_options, preview
 from orchestration.cli import main
 from orchestration.config import Home
+from orchestration.delivery.poll import client_for, poll_tenant
 from orchestration.ledger import Ledger
 from orchestration.ledger.suppression import SuppressionList
 from orchestration.messages import templates
-from orchestration.sender import campaigns
+from orchestration.sender import campaigns, run_campaign, send_manual
 from orchestration.sender.pacing import sender_throughput_setting
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from orchestration.source.folder import SnapshotFolder
@@ -25,6 +27,7 @@ from orchestration.source.synthetic import as_of_default, generate, write_snapsh
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio, twilio_summary
 from orchestration.warehouse import Warehouse
 from orchestration.warehouse.sync import sync
+from tests.sending import numbers
 
 APP = Path(__file__).resolve().parents[1] / "console" / "app.py"
 PAGES = ("audience", "compose", "send", "campaigns", "logs", "suppression", "settings")
@@ -276,6 +279,54 @@ def test_a_completed_campaign_cannot_be_paused_again(sending):
     campaigns.cancel(Ledger(sending.ledger), 1, campaign.campaign_id)
     app = open_page("campaigns")
     assert app.button(key=f"cmp_pause_{campaign.campaign_id}").disabled
+
+
+# --- delivery and resend ---------------------------------------------------------------------------
+
+UNREACHABLE_HANDSET = "+12025550003"  # undelivered 30003
+BLOCKED_SENDER = "+12025550034"  # failed 30034
+TENANT_SENDER = "+15550100001"  # test_console's tenant 1 sends from it
+
+
+def settled(home) -> int:
+    """Tenant 1's campaign to 2 deliverable numbers, one 30003 and one 30034, sent and polled to final."""
+    ledger = Ledger(home.ledger)
+    people = [(phone, f"Pat {i}") for i, phone in enumerate([*numbers(2), UNREACHABLE_HANDSET, BLOCKED_SENDER])]
+    campaign = send_manual(ledger, 1, people, "Hi {customer_first_name}!", name="Spring",
+                           settings=campaigns.CampaignSettings(rate_limit_per_s=0))
+    run_campaign(home, 1, campaign.campaign_id)
+    poll_tenant(ledger, 1, client_for(home, ledger, 1), now=lambda: time.time() + 11)
+    return campaign.campaign_id
+
+
+def test_campaign_page_shows_the_delivery_funnel_per_sender_and_by_code(sending):
+    settled(sending)
+
+    app = open_page("campaigns")
+
+    figures = {m.label: m.value for m in app.metric}
+    assert (figures["Delivered"], figures["Undelivered"], figures["Delivery rate"]) == ("2", "1", "50.0%")
+    assert [c for c in app.get("vega_lite_chart") if '"Stage"' in c.proto.spec], "no funnel chart"
+    shown = texts(app)
+    assert "30003" in shown and "Unreachable destination handset" in shown
+    assert "30034" in shown
+    by_sender = next(t.value for t in app.dataframe if "Sender" in t.value.columns and "Delivery rate" in t.value)
+    assert by_sender.to_dict("records") == [
+        {"Sender": TENANT_SENDER, "Accepted": 4, "Delivered": 2, "Not delivered": 2, "Delivery rate": "50.0%"}]
+
+
+def test_resend_button_queues_a_linked_campaign_to_the_ones_that_did_not_get_it_and_shows_it(sending):
+    origin = settled(sending)
+    ledger = Ledger(sending.ledger)
+    app = open_page("campaigns")
+
+    app.multiselect(key=f"cmp_resend_only_{origin}").set_value(["undelivered"])
+    app.button(key=f"cmp_resend_{origin}").click().run()
+
+    made = [c for c in campaigns.list_campaigns(ledger, 1) if c.origin_campaign_id == origin]
+    assert len(made) == 1 and made[0].recipient_count == 1
+    assert app.session_state["campaign_selected"] == made[0].campaign_id
+    assert f"A resend of campaign #{origin}" in texts(app)
 
 
 # --- logs ------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Campaigns: every campaign of the tenant, and a live view of one (progress, rate, ETA, errors) with controls."""
+"""Campaigns: every campaign of the tenant, and a live view of one (progress, rate, ETA, errors, its delivery funnel)
+with controls and a resend to the ones that did not get it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from console import ui
+from orchestration.delivery.funnel import DeliveryFunnel, delivery_funnel
 from orchestration.sender import campaigns
 from orchestration.sender.reports import delivery_log, progress
 
@@ -23,6 +25,16 @@ STATE_BADGES = {
 }
 KIND_LABELS = {"segment": "Campaign", "manual": "Manual send", "test": "Test"}
 REFRESH_S = 2
+SELECTED = "campaign_selected"
+SHOW_NEXT = "campaign_show_next"  # a campaign to select on the next run (a resend just made, an origin link)
+FUNNEL_STAGES = (  # (funnel field, label, colour)
+    ("accepted", "Accepted by Twilio", "#4f6bed"),
+    ("delivered", "Delivered", "#2e9e5b"),
+    ("undelivered", "Undelivered", "#e8833a"),
+    ("failed", "Failed", "#d64545"),
+    ("unknown", "Unknown", "#9a9a9a"),
+    ("in_flight", "Still in flight", "#8fb3ff"),
+)
 
 
 def badge(state: str) -> None:
@@ -38,6 +50,7 @@ def campaign_table(found: list[campaigns.Campaign]) -> None:
             "Type": [KIND_LABELS.get(c.kind, c.kind) for c in found],
             "Status": [c.state.capitalize() for c in found],
             "Recipients": [c.recipient_count for c in found],
+            "Resend of": [f"#{c.origin_campaign_id}" if c.origin_campaign_id else "" for c in found],
             "Created (UTC)": [c.created_at[:16].replace("T", " ") for c in found],
         }
     )
@@ -74,6 +87,70 @@ def rate_chart(tenant: int, campaign_id: int) -> None:
         .properties(height=220)
     )
     st.altair_chart(chart, width="stretch")
+
+
+def funnel_chart(funnel: DeliveryFunnel) -> None:
+    frame = pd.DataFrame({
+        "Stage": [label for _, label, _ in FUNNEL_STAGES],
+        "Messages": [getattr(funnel, name) for name, _, _ in FUNNEL_STAGES],
+    })
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("Stage:N", sort=[label for _, label, _ in FUNNEL_STAGES], title=None),
+            x=alt.X("Messages:Q", title="Messages"),
+            color=alt.Color("Stage:N", legend=None,
+                            scale=alt.Scale(domain=[label for _, label, _ in FUNNEL_STAGES],
+                                            range=[colour for _, _, colour in FUNNEL_STAGES])),
+            tooltip=["Stage:N", "Messages:Q"],
+        )
+        .properties(height=200)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
+def delivery_view(tenant: int, campaign_id: int) -> None:
+    """The delivery funnel (accepted → delivered / undelivered / failed / unknown / in flight), per sender, by code."""
+    funnel = delivery_funnel(ui.ledger(), tenant, campaign_id)
+    st.markdown("**Delivery**")
+    if not funnel.accepted:
+        st.caption("The delivery funnel appears once Twilio has accepted messages.")
+        return
+    cols = st.columns(4)
+    cols[0].metric("Delivered", ui.number(funnel.delivered), border=True)
+    cols[1].metric("Undelivered", ui.number(funnel.undelivered), border=True)
+    cols[2].metric("Delivery rate", percent(funnel.delivery_rate), border=True,
+                   help="Delivered of the messages whose status is final.")
+    cols[3].metric("Still in flight", ui.number(funnel.in_flight), border=True)
+    funnel_chart(funnel)
+    if funnel.send_failed:
+        st.caption(f"{ui.number(funnel.send_failed)} more never reached Twilio's queue (the send failed).")
+    senders, codes = st.columns(2, gap="large")
+    with senders:
+        st.markdown("**Delivery rate by sender**")
+        st.dataframe(pd.DataFrame({
+            "Sender": [s.sender for s in funnel.senders],
+            "Accepted": [s.accepted for s in funnel.senders],
+            "Delivered": [s.delivered for s in funnel.senders],
+            "Not delivered": [s.undelivered + s.failed + s.unknown for s in funnel.senders],
+            "Delivery rate": [percent(s.delivery_rate) for s in funnel.senders],
+        }), hide_index=True, width="stretch")
+    with codes:
+        st.markdown("**Not delivered, by error code**")
+        if funnel.error_codes:
+            st.dataframe(pd.DataFrame({
+                "Code": [str(c["code"]) for c in funnel.error_codes],
+                "Status": [c["status"] for c in funnel.error_codes],
+                "Messages": [c["recipients"] for c in funnel.error_codes],
+                "Meaning": [c["meaning"] or "" for c in funnel.error_codes],
+            }), hide_index=True, width="stretch")
+        else:
+            st.caption("No delivery errors so far.")
 
 
 def live_view(tenant: int, campaign_id: int) -> str:
@@ -127,6 +204,7 @@ def live_view(tenant: int, campaign_id: int) -> str:
             "Segments": [view.sender.get("segments", 0)],
             "Failed": [view.sender.get("failed", 0)],
         }), hide_index=True, width="stretch")
+    delivery_view(tenant, campaign_id)
     st.markdown("**Send rate over time**")
     rate_chart(tenant, campaign_id)
     return campaign.state
@@ -151,6 +229,50 @@ def controls(tenant: int, campaign: campaigns.Campaign) -> None:
                 st.rerun()
 
 
+def show(campaign_id: int) -> None:
+    st.session_state[SHOW_NEXT] = campaign_id
+
+
+def origin_link(tenant: int, campaign: campaigns.Campaign) -> None:
+    if not campaign.origin_campaign_id:
+        return
+    origin = ui.attempt("reading the origin campaign",
+                        lambda: campaigns.get_campaign(ui.ledger(), tenant, campaign.origin_campaign_id))
+    if origin is None:
+        return
+    text, link = st.columns([5, 1], vertical_alignment="center")
+    text.info(f"A resend of campaign #{origin.campaign_id} · {origin.name} to the ones that did not get it.",
+              icon=":material/replay:")
+    link.button(f"Open #{origin.campaign_id}", key=f"cmp_origin_{campaign.campaign_id}", width="stretch",
+                on_click=show, args=(origin.campaign_id,))
+
+
+def resend_form(tenant: int, campaign: campaigns.Campaign) -> None:
+    """Choose who did not get it and, optionally, a new text; the new campaign is queued, sent and shown."""
+    with st.expander("Resend to the ones that did not get it", icon=":material/replay:"):
+        key = campaign.campaign_id
+        chosen = st.multiselect(
+            "Who", list(campaigns.RESEND_OUTCOMES), default=list(campaigns.DEFAULT_RESEND),
+            key=f"cmp_resend_only_{key}", help="; ".join(f"{k}: {v}" for k, v in campaigns.RESEND_OUTCOMES.items()),
+        )
+        text = st.text_area(
+            "New text (optional)", key=f"cmp_resend_text_{key}",
+            placeholder="Leave empty to send each one the same message again.",
+            help="It may use " + ", ".join(f"{{{c}}}" for c in campaigns.RESEND_SHORTCODES)
+            + " and the {company_*} shortcodes.",
+        )
+        st.caption("Anyone suppressed since, and numbers that cannot receive SMS, are left out.")
+        if st.button("Resend", icon=":material/send:", key=f"cmp_resend_{key}", type="primary"):
+            made = ui.attempt("creating the resend", lambda: campaigns.resend(
+                ui.ledger(), tenant, campaign.campaign_id, tuple(chosen), text.strip() or None,
+                company=ui.company(tenant) if text.strip() else None))
+            if made is not None:
+                ui.start_sending(tenant, made.campaign_id)
+                show(made.campaign_id)
+                st.toast(f"Campaign #{made.campaign_id} queued for {ui.number(made.recipient_count)} recipients.")
+                st.rerun()
+
+
 tenant = ui.tenant_id()
 ui.page_header("Campaigns", "Everything sent from this tenant, and how each send is going.")
 found = ui.attempt("listing the campaigns", lambda: campaigns.list_campaigns(ui.ledger(), tenant))
@@ -160,12 +282,17 @@ if found is not None and not found:
 elif found:
     campaign_table(found)
     by_id = {c.campaign_id: c for c in found}
-    if st.session_state.get("campaign_selected") not in by_id:
-        st.session_state["campaign_selected"] = found[0].campaign_id
-    chosen = st.selectbox("Campaign", list(by_id), key="campaign_selected",
+    if st.session_state.get(SHOW_NEXT) in by_id:
+        st.session_state[SELECTED] = st.session_state.pop(SHOW_NEXT)
+    if st.session_state.get(SELECTED) not in by_id:
+        st.session_state[SELECTED] = found[0].campaign_id
+    chosen = st.selectbox("Campaign", list(by_id), key=SELECTED,
                           format_func=lambda i: f"#{i} · {by_id[i].name} ({by_id[i].state})")
     campaign = by_id[chosen]
     controls(tenant, campaign)
+    origin_link(tenant, campaign)
+    if campaign.state != "draft":
+        resend_form(tenant, campaign)
     every = timedelta(seconds=REFRESH_S) if campaign.state in LIVE else None
 
     @st.fragment(run_every=every)
