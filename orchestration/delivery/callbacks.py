@@ -23,7 +23,8 @@ from werkzeug.wrappers import Request, Response
 
 from orchestration.config import Home
 from orchestration.delivery.settings import TENANT_PARAM, callback_url
-from orchestration.delivery.status import adopt_unmatched, apply_status
+from orchestration.delivery.status import adopt_unmatched
+from orchestration.delivery.writer import StatusWriter
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.tenants import TokenCipher, load_twilio
@@ -42,7 +43,9 @@ class CallbackApp:
         self.ledger = ledger or Ledger(home.ledger)
         self.public_url = public_url  # the receiver's public base, when requests arrive through a proxy
         self._tokens: dict[int, tuple[float, str, str]] = {}  # tenant -> (read at, account SID, token)
+        self._urls: dict[int, tuple[float, str | None]] = {}  # tenant -> (read at, its status-callback URL)
         self._lock = threading.Lock()
+        self.writer = StatusWriter(self.ledger)  # reports are committed in batches, each before its answer
 
     def _credentials(self, tenant_id: int) -> tuple[str, str] | None:
         with self._lock:
@@ -57,9 +60,19 @@ class CallbackApp:
             self._tokens[tenant_id] = (time.monotonic(), credentials.account_sid, credentials.auth_token)
         return credentials.account_sid, credentials.auth_token
 
+    def _callback_url(self, tenant_id: int) -> str | None:
+        with self._lock:
+            cached = self._urls.get(tenant_id)
+        if cached and time.monotonic() - cached[0] < TOKEN_TTL_S:
+            return cached[1]
+        url = callback_url(self.ledger, tenant_id)
+        with self._lock:
+            self._urls[tenant_id] = (time.monotonic(), url)
+        return url
+
     def _candidate_urls(self, request: Request, tenant_id: int) -> list[str]:
         urls = []
-        configured = callback_url(self.ledger, tenant_id)
+        configured = self._callback_url(tenant_id)
         if configured:
             urls.append(configured)
         if self.public_url:
@@ -93,7 +106,7 @@ class CallbackApp:
         if form.get("AccountSid") and form["AccountSid"] != account_sid:
             log.warning("Status callback for tenant %s names another account: ignored", tenant_id)
             return Response(status=204)
-        apply_status(self.ledger, tenant_id, sid, status, form.get("ErrorCode"), "callback", form)
+        self.writer.apply(tenant_id, sid, status, form.get("ErrorCode"), "callback", form)
         return Response(status=204)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -138,11 +151,13 @@ class CallbackServer:
         finally:
             self._stop.set()
             self._server.server_close()
+            self.app.writer.stop()
 
     def stop(self) -> None:
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
+        self.app.writer.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
