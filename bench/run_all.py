@@ -22,9 +22,9 @@ from pathlib import Path
 from bench import BENCHMARKS_MD
 
 REPO = Path(__file__).resolve().parent.parent
-# Round 2 of the sender (realistic simulator): run by the "extras" stage like the other single-purpose scripts,
-# full size or --quick, their sections folded into the report.
-SENDER_SCRIPTS = ("bench_reconcile", "bench_sender_limit")
+# Round 2 of the sender (realistic simulator) and delivery tracking (the callback receiver, polling): run by the
+# "extras" stage like the other single-purpose scripts, full size or --quick, their sections folded into the report.
+SENDER_SCRIPTS = ("bench_reconcile", "bench_sender_limit", "bench_callbacks", "bench_poll")
 PLOTS = REPO / "bench" / "plots"
 
 FULL = {
