@@ -34,7 +34,7 @@ from orchestration.sender import CampaignSettings, send_manual
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
 
-PORT = 34330
+PORT = 38330  # away from the tests' free_port ranges (343xx)
 GOAL_PER_S = 1_000
 CLIENTS = 8
 

@@ -29,7 +29,7 @@ from orchestration.ledger import Ledger
 from orchestration.sender import CampaignRun, CampaignSettings, gateway_for, send_manual
 from orchestration.simulator import DEMO_FROM
 
-PORT = 34340
+PORT = 38340  # away from the tests' free_port ranges (343xx)
 PAUSING_SUFFIXES = ("0408", "0606")  # 21408, 21606: the sender's setup is wrong, the campaign pauses
 FIRST_CHECK_S = 11.0  # the first check is 10 s after the send: poll as of then
 
@@ -37,7 +37,8 @@ FIRST_CHECK_S = 11.0  # the first check is 10 s after the send: poll as of then
 def start_simulator(port: int) -> subprocess.Popen:
     command = [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    process.stdout.readline()
+    if not process.stdout.readline():
+        raise RuntimeError(f"the simulator did not start on port {port}")
     return process
 
 
