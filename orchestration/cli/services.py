@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_APP = PROJECT_ROOT / "console" / "app.py"
 WORKSPACE = PROJECT_ROOT / "workspace.yaml"
 DEMO_TENANTS = (1, 2)
+CONSOLE_ADDRESS = os.environ.get("BKNTC_SMS_CONSOLE_ADDRESS", "127.0.0.1")  # behind a TLS reverse proxy in production
 DEMO_SENDER_RATE = 20  # segments/s: the demo simulator drains at once; a real US long code sends 1/s
 
 
@@ -105,7 +106,7 @@ def _service_env(home: Home, extra: dict[str, str] | None = None) -> dict[str, s
 def _console_argv(port: int) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(CONSOLE_APP),
-        "--server.port", str(port), "--server.headless", "true",
+        "--server.port", str(port), "--server.address", CONSOLE_ADDRESS, "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
 

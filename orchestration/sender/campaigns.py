@@ -16,6 +16,7 @@ import pyarrow as pa
 from orchestration.audiences import AudienceQuery
 from orchestration.audiences.audience import snapshot
 from orchestration.audiences.query import check_arguments
+from orchestration.auth import audit
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.messages.segments import count_segments_many
@@ -275,7 +276,7 @@ def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: d
         ).fetchone()[0]
         if count == 0:
             raise UserError(f"Campaign {campaign_id} has no recipients: its audience is empty.")
-        return transition(con, tenant_id, campaign_id, "launch", new_generation=True)
+        return audit.campaign(con, "launch", transition(con, tenant_id, campaign_id, "launch", new_generation=True))
 
 
 def launch_numbers(
@@ -295,19 +296,19 @@ def pause(ledger: Ledger, tenant_id: int, campaign_id: int, reason: str = "pause
     Idempotent: an already paused campaign stays paused with its first reason. A draft, cancelled or completed
     campaign cannot be paused (UserError)."""
     with ledger.write() as con:
-        return transition(con, tenant_id, campaign_id, "pause", reason=reason)
+        return audit.campaign(con, "pause", transition(con, tenant_id, campaign_id, "pause", reason=reason))
 
 
 def resume(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
     """Re-queues a paused campaign (a new generation, so the sensor launches a new send run)."""
     with ledger.write() as con:
-        return transition(con, tenant_id, campaign_id, "resume", new_generation=True)
+        return audit.campaign(con, "resume", transition(con, tenant_id, campaign_id, "resume", new_generation=True))
 
 
 def cancel(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
     """Stops the campaign for good: its unsent recipients are skipped ('cancelled')."""
     with ledger.write() as con:
-        campaign = transition(con, tenant_id, campaign_id, "cancel")
+        campaign = audit.campaign(con, "cancel", transition(con, tenant_id, campaign_id, "cancel"))
         con.execute(
             load_sql("sender/recipients_cancel_pending.sql"), {"campaign_id": campaign_id, "now": time.time()}
         )
