@@ -1,0 +1,27 @@
+"""Test helper: a real user in the ledger, signed in through the real sign-in function (no bypass exists)."""
+
+from __future__ import annotations
+
+from orchestration.auth import sessions, users
+from orchestration.auth.sessions import Session
+from orchestration.config import Home
+from orchestration.errors import UserError
+from orchestration.ledger import Ledger
+
+PASSWORD = "tests-only-password"
+
+
+def ensure_user(home: Home, email: str, role: str = "operator", tenant: int | None = None) -> str:
+    """The user `email` in `home`'s ledger (created with PASSWORD when missing)."""
+    ledger = Ledger(home.ledger)
+    try:
+        users.get_user(ledger, email)
+    except UserError:
+        users.add_user(ledger, email, role, tenant, PASSWORD)
+    return email
+
+
+def sign_in_as(home: Home, email: str = "operator@tests.example", role: str = "operator",
+               tenant: int | None = None) -> Session:
+    """A live session of that user, as the console's sign-in form would make it."""
+    return sessions.sign_in(Ledger(home.ledger), ensure_user(home, email, role, tenant), PASSWORD)
