@@ -216,3 +216,17 @@ def test_only_an_operator_manages_operator_accounts(ledger):
 def test_a_user_row_cannot_be_an_operator_with_a_tenant_even_written_directly(ledger):
     with pytest.raises(sqlite3.IntegrityError), ledger.write() as con:
         con.execute("INSERT INTO users (email, role, tenant_id, password_hash) VALUES ('a@b.co', 'operator', 1, 'x')")
+
+
+def test_the_demo_signs_in_an_operator_and_each_tenants_admin_with_new_passwords_each_start(home, ledger):
+    from orchestration.cli.services import _demo_sign_ins
+
+    first = _demo_sign_ins(home)
+    again = _demo_sign_ins(home)
+    assert [(u.email, u.role, u.tenant_id) for u in users.list_users(ledger)] == [
+        ("operator@demo.example", "operator", None), ("admin1@demo.example", "admin", 1),
+        ("admin2@demo.example", "admin", 2)]
+    (email, _, old), (_, _, new) = first[1], again[1]
+    with pytest.raises(UserError):
+        sessions.sign_in(ledger, email, old)
+    assert sessions.sign_in(ledger, email, new).user.tenant_id == 1
