@@ -30,9 +30,10 @@ if session is None:
     st.stop()
 
 account = [st.Page(PAGES / "suppression.py", title="Suppression list", icon=":material/block:")]
-if session.user.role in ADMIN_ROLES:  # credentials and the audit log: never an analyst's
+if session.user.role in ADMIN_ROLES:  # credentials, users and the audit log: never an analyst's
     account += [
         st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
+        st.Page(PAGES / "users.py", title="Users", icon=":material/manage_accounts:"),
         st.Page(PAGES / "audit.py", title="Audit log", icon=":material/policy:"),
     ]
 navigation = st.navigation(

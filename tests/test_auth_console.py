@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
 from console import ui
+from orchestration.auth import users
 from orchestration.cli import main
 from orchestration.ledger import Ledger
 from orchestration.ledger.suppression import SuppressionList
@@ -62,9 +63,9 @@ def test_an_analyst_stays_on_its_tenant_whatever_the_session_state_says(demo):
     assert "Tenant one campaign" in texts(app)  # the check above sees what a page shows
 
 
-def test_an_analyst_has_no_settings_or_audit_log_page_to_open(demo):
+def test_an_analyst_has_no_settings_users_or_audit_log_page_to_open(demo):
     app = app_as(demo, ANALYST)
-    for page in ("settings", "audit"):
+    for page in ("settings", "users", "audit"):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             app.switch_page(f"views/{page}.py")
     app = app_as(demo, "admin1@example.com", "admin", 1)
@@ -100,3 +101,17 @@ def test_an_admin_sees_its_tenants_audit_log_and_an_operator_every_tenants(demo)
     app.switch_page("views/audit.py").run().toggle(key="aud_log_every").set_value(True).run()
     shown = texts(app)
     assert "+14155550100" in shown and "+14155559999" in shown and "admin2@example.com" in shown
+
+
+def test_an_admin_adds_an_analyst_lets_analysts_launch_and_disables_the_analyst(demo):
+    app = app_as(demo, "admin1@example.com", "admin", 1).switch_page("views/users.py").run()
+    app.text_input(key="usr_add_email").input("new@example.com")
+    app.text_input(key="usr_add_password").input(PASSWORD)
+    app.button(key="usr_add").click().run()
+    assert not app.error and users.get_user(Ledger(demo.ledger), "new@example.com").tenant_id == 1
+    app.toggle(key="usr_may_launch").set_value(True).run()
+    assert users.analysts_may_launch(Ledger(demo.ledger), 1) and not users.analysts_may_launch(Ledger(demo.ledger), 2)
+    app.selectbox(key="usr_pick").set_value("new@example.com").run()
+    app.button(key="usr_disable").click().run()
+    assert users.get_user(Ledger(demo.ledger), "new@example.com").disabled
+    assert [u.email for u in users.list_users(Ledger(demo.ledger), 2)] == []  # nothing written to tenant 2

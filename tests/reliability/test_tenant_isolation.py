@@ -416,9 +416,15 @@ class Draws:
         return self.values.pop(0)
 
 
-def _other_tenant(real):
-    """`real`, called with the other tenant: a scoping that lost its tenant filter and answers for B."""
-    return lambda first, tenant, *args, **kwargs: real(first, 3 - tenant, *args, **kwargs)
+def _other_tenant(real, position: int = 1):
+    """`real`, called with the other tenant (its argument at `position`): a scoping that answers for B."""
+
+    def broken(*args, **kwargs):
+        args = list(args)
+        args[position] = 3 - args[position]
+        return real(*args, **kwargs)
+
+    return broken
 
 
 def _own_campaign_index(world: World, a: int) -> int:
@@ -437,7 +443,7 @@ def test_each_check_fails_when_its_scoping_is_broken(world, monkeypatch, path):
              "audit": Draws(None), "console": Draws("suppression")}[path]  # fmt: skip
     PATHS[path](world, a, draws)  # scoped right: the check holds
     if path in ("filter_options", "segment_sizes"):
-        monkeypatch.setattr(module, path, _other_tenant(getattr(module, path)))
+        monkeypatch.setattr(module, path, _other_tenant(getattr(module, path), 1 if path == "filter_options" else 2))
     elif path == "status":  # the sender of the progress view read without its tenant
         monkeypatch.setattr(orchestration.sender.reports, "twilio_summary",
                             _other_tenant(orchestration.sender.reports.twilio_summary))
