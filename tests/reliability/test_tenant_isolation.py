@@ -450,8 +450,8 @@ def test_each_check_fails_when_its_scoping_is_broken(world, monkeypatch, path):
     elif path == "audit":  # the audit log read for every tenant
         real = audit.entries
         monkeypatch.setattr(audit, "entries", lambda ledger, tenant, **kw: real(ledger, None, **kw))
-    else:  # the console's tenant taken from the session state instead of the signed-in user
-        monkeypatch.setattr(console.ui, "tenant_id", lambda: console.ui.st.session_state[console.ui.TENANT_KEY])
+    else:  # the console's pages given the other tenant instead of the signed-in user's
+        monkeypatch.setattr(console.ui, "tenant_id", lambda: 3 - a)
     draws = {"status": Draws(_own_campaign_index(world, a)), "audit": Draws(None),
              "console": Draws("suppression")}.get(path, Draws())
     with pytest.raises(AssertionError):
