@@ -121,3 +121,14 @@ def test_audit_export_to_a_missing_folder_is_one_error_and_no_file(home, tmp_pat
     out = tmp_path / "missing" / "audit.csv"
     result = CliRunner().invoke(main, ["--home", str(home.root), "audit", "export", "--tenant", "1", "--out", str(out)])
     assert result.exit_code == 2 and result.output.count("\n") == 1 and not out.parent.exists(), result.output
+
+
+def test_set_twilio_records_the_credentials_the_sender_rate_and_the_callback_url_but_never_the_token(home):
+    result = CliRunner().invoke(main, [
+        "--home", str(home.root), "tenant", "set-twilio", "--tenant", "1", "--account-sid", "AC" + "1" * 32,
+        "--auth-token", TOKEN, "--from", "+15550100001", "--sender-rate", "5",
+        "--status-callback-url", "https://sms.example.com/twilio/status"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = audit.entries(Ledger(home.ledger), 1)
+    assert list(rows["action"])[::-1] == ["credentials.change", "settings.change", "settings.change"]
+    assert "throughput_per_s=5.0" in set(rows["detail"]) and TOKEN not in audit.to_csv(rows)

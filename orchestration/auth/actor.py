@@ -24,7 +24,6 @@ class Actor:
 
 
 SYSTEM = Actor("system")
-SIGNED_OUT = Actor("signed-out", role="signed_out")  # the console before sign-in: allowed nothing
 
 current_actor: ContextVar[Actor] = ContextVar("current_actor", default=SYSTEM)
 

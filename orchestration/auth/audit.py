@@ -23,11 +23,6 @@ from orchestration.ledger.store import Ledger
 from orchestration.messages.csv_safe import escape_formula
 from orchestration.sqlfiles import load_sql
 
-# Actions about people and the door; not in PERMISSIONS (their own code checks who may do them).
-ACCOUNT_ACTIONS = ("user.sign_in", "user.sign_in_failed", "user.sign_out", "user.add", "user.disable",
-                   "user.enable", "user.reset_password", "settings.analysts_may_launch")
-ACTIONS = tuple(sorted({*PERMISSIONS, *ACCOUNT_ACTIONS} - {"tenant.view", "audience.preview", "template.edit",
-                                                          "credentials.view", "users.manage", "audit.view"}))
 LAUNCH_ACTIONS = {"segment": "campaign.launch", "manual": "send.manual", "test": "send.test"}
 COLUMNS = ("audit_id", "at", "actor", "tenant_id", "action", "object", "detail")
 MAX_TEXT = 500

@@ -6,7 +6,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from orchestration.auth import audit, passwords
+from orchestration.auth import audit, passwords, permissions
 from orchestration.auth.actor import Actor, current
 from orchestration.auth.permissions import ROLES, require
 from orchestration.errors import UserError
@@ -156,7 +156,6 @@ def set_analysts_may_launch(ledger: Ledger, tenant_id: int, allowed: bool) -> No
 
 
 def analysts_may_launch(ledger: Ledger, tenant_id: int) -> bool:
-    from orchestration.auth.permissions import analysts_may_launch as read
-
+    """Whether the tenant's admin lets its analysts launch (default: no)."""
     with ledger.read() as con:
-        return read(con, tenant_id)
+        return permissions.analysts_may_launch(con, tenant_id)
