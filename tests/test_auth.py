@@ -173,7 +173,7 @@ def test_an_analyst_sends_tests_but_launches_only_when_the_admin_allows_it(ledge
         users.set_analysts_may_launch(ledger, 1, True)
     with acting_as(actor("analyst")):
         assert send_manual(ledger, 1, people, "Hi").state == "queued"
-    assert [c.state for c in campaigns.list_campaigns(ledger, 1)].count("queued") == 2  # the refused one: a draft
+    assert [c.state for c in campaigns.list_campaigns(ledger, 1)] == ["queued", "queued"]  # the refusal: no draft
 
 
 def _test_send(ledger: Ledger) -> campaigns.Campaign:
@@ -230,3 +230,14 @@ def test_the_demo_signs_in_an_operator_and_each_tenants_admin_with_new_passwords
     with pytest.raises(UserError):
         sessions.sign_in(ledger, email, old)
     assert sessions.sign_in(ledger, email, new).user.tenant_id == 1
+
+
+def test_an_analyst_refused_a_launch_is_refused_before_the_audience_is_frozen(home, ledger):
+    from orchestration.audiences import AudienceQuery
+    from tests.sending import small_warehouse
+
+    warehouse = small_warehouse(home, count=3)
+    draft = campaigns.create_campaign(ledger, 1, "Spring", "Hi", AudienceQuery(1, "all_customers"))
+    with acting_as(actor("analyst")), pytest.raises(UserError, match="may not do campaign.launch"):
+        campaigns.launch(ledger, warehouse, 1, draft.campaign_id)
+    assert rows(ledger, "recipients") == [] and campaigns.get_campaign(ledger, 1, draft.campaign_id).state == "draft"

@@ -50,6 +50,13 @@ def record(where: Ledger | sqlite3.Connection, tenant_id: int | None, action: st
         _insert(where, who, tenant_id, action, str(subject), str(detail))
 
 
+def authorize(ledger: Ledger, tenant_id: int, action: str) -> None:
+    """Refuse early (UserError) an action the current actor may not do, before any work is spent on it; the
+    action's `record` checks again in its own transaction."""
+    with ledger.read() as con:
+        require(con, current(), action, tenant_id)
+
+
 def campaign(con: sqlite3.Connection, verb: str, changed: Any) -> Any:
     """Record a lifecycle action on a campaign (a launch is named by its kind: campaign, manual or test send)
     and hand the campaign back, so a core function audits in one line."""

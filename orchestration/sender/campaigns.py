@@ -227,6 +227,7 @@ def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: in
 
     Rows are written in chunks while the campaign stays a draft; only the final transaction queues it, so an
     interrupted launch leaves a draft whose partial rows the next launch clears."""
+    audit.authorize(ledger, tenant_id, "campaign.launch")
     campaign = get_campaign(ledger, tenant_id, campaign_id)
     if campaign.state != "draft":
         raise UserError(f"Cannot launch campaign {campaign_id}: it is {campaign.state} (only a draft can).")
