@@ -1,4 +1,5 @@
-"""The console's entry point: page setup, the tenant chosen in the sidebar, and the multipage navigation."""
+"""The console's entry point: page setup, sign-in before any page, the signed-in user's tenant in the sidebar,
+and the multipage navigation (the pages a role may open; any other path is not served)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ if str(PROJECT_ROOT) not in sys.path:  # `streamlit run console/app.py` puts onl
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from console import ui  # noqa: E402
+from orchestration.auth.actor import acting_as  # noqa: E402
 
 PAGES = Path(__file__).parent / "views"  # not "pages/": that name switches Streamlit to its v1 multipage mode
+ADMIN_ROLES = ("operator", "admin")
 
 st.set_page_config(
     page_title="Booknetic SMS Campaigns", page_icon=":material/sms:", layout="wide",
@@ -21,6 +24,18 @@ st.set_page_config(
 )
 ui.apply_style()
 
+session = ui.checked_session()
+if session is None:
+    ui.sign_in_form()
+    st.stop()
+
+account = [st.Page(PAGES / "suppression.py", title="Suppression list", icon=":material/block:")]
+if session.user.role in ADMIN_ROLES:  # credentials, users and the audit log: never an analyst's
+    account += [
+        st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
+        st.Page(PAGES / "users.py", title="Users", icon=":material/manage_accounts:"),
+        st.Page(PAGES / "audit.py", title="Audit log", icon=":material/policy:"),
+    ]
 navigation = st.navigation(
     {
         "Campaign": [
@@ -32,11 +47,9 @@ navigation = st.navigation(
             st.Page(PAGES / "campaigns.py", title="Campaigns", icon=":material/campaign:"),
             st.Page(PAGES / "logs.py", title="Delivery log", icon=":material/receipt_long:"),
         ],
-        "Account": [
-            st.Page(PAGES / "suppression.py", title="Suppression list", icon=":material/block:"),
-            st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
-        ],
+        "Account": account,
     }
 )
 ui.tenant_sidebar()
-navigation.run()
+with acting_as(session.user.as_actor()):  # every core call of the page is checked and audited as this user
+    navigation.run()

@@ -1,4 +1,5 @@
-"""Shared console plumbing: the home folder, the chosen tenant, short cached reads, one-message error handling."""
+"""Shared console plumbing: the home folder, the signed-in user and their tenant, short cached reads,
+one-message error handling."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from orchestration.audiences import AudienceQuery, FilterOptions, Preview, filter_options, preview, segment_sizes
+from orchestration.auth import sessions
+from orchestration.auth.sessions import Session
+from orchestration.auth.users import User
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
@@ -28,6 +32,7 @@ T = TypeVar("T")
 
 CACHE_TTL_S = 20
 TENANT_KEY = "tenant_id"
+SESSION_KEY = "_signed_in_session"  # a sessions.Session; no widget has this key, so no browser can set it
 
 
 def home() -> Home:
@@ -49,9 +54,57 @@ def ledger() -> Ledger:
     return _ledger_at(str(home().ledger))
 
 
+def checked_session() -> Session | None:
+    """The signed-in session, re-read from the ledger on this rerun: None (and forgotten) once it expired, was
+    signed out, or its user was disabled — so a disabled user is signed out at their next action."""
+    found = sessions.check(ledger(), st.session_state.get(SESSION_KEY))
+    if found is None:
+        st.session_state.pop(SESSION_KEY, None)
+    else:
+        st.session_state[SESSION_KEY] = found
+    return found
+
+
+def signed_in_user() -> User:
+    """The user of this rerun (app.py runs no page without one)."""
+    session = st.session_state.get(SESSION_KEY)
+    if not isinstance(session, Session):
+        st.stop()
+    return session.user
+
+
 def tenant_id() -> int:
-    """The tenant the console works on (chosen in the sidebar); every page is scoped to it."""
-    return int(st.session_state.get(TENANT_KEY, 0))
+    """The tenant the console works on: an admin's or analyst's own, whatever the session state says; an
+    operator's choice in the sidebar. Every page is scoped to it."""
+    user = signed_in_user()
+    if user.tenant_id is not None:
+        return user.tenant_id
+    chosen = st.session_state.get(TENANT_KEY, 0)
+    return chosen if isinstance(chosen, int) and not isinstance(chosen, bool) and chosen >= 0 else 0
+
+
+def sign_in_form() -> None:
+    """The sign-in page: email and password (counted and locked in the ledger after 5 failures)."""
+    st.html('<div class="brand">Booknetic SMS</div><div class="brand-sub">Campaigns from your bookings</div>')
+    st.title("Sign in")
+    with st.form("sign_in", clear_on_submit=True, width=420):
+        email = st.text_input("Email", key="auth_email", autocomplete="username")
+        password = st.text_input("Password", type="password", key="auth_password", autocomplete="current-password")
+        if st.form_submit_button("Sign in", icon=":material/login:", type="primary", key="auth_sign_in"):
+            session = attempt("signing in", lambda: sessions.sign_in(ledger(), email, password))
+            if session is not None:
+                forget_choices()
+                st.session_state.pop(TENANT_KEY, None)
+                st.session_state[SESSION_KEY] = session
+                st.rerun()
+
+
+def sign_out() -> None:
+    session = st.session_state.pop(SESSION_KEY, None)
+    if isinstance(session, Session):
+        attempt("signing out", lambda: sessions.sign_out(ledger(), session))
+    forget_choices()
+    st.session_state.pop(TENANT_KEY, None)
 
 
 def report_unexpected(what: str) -> None:
@@ -167,11 +220,14 @@ def is_simulator(url: str | None) -> bool:
 
 
 def tenant_sidebar() -> None:
-    """The tenant selector and the simulator banner, in the sidebar of every page."""
+    """The tenant selector (only the tenants the signed-in user may see), the simulator banner and sign-out,
+    in the sidebar of every page."""
+    user = signed_in_user()
     with st.sidebar:
         st.html('<div class="brand">Booknetic SMS</div><div class="brand-sub">Campaigns from your bookings</div>')
-        tenants = dict(attempt("listing tenants", lambda: _tenants(str(home().warehouse), str(home().ledger)))
-                       or [(0, "")])
+        listed = dict(attempt("listing tenants", lambda: _tenants(str(home().warehouse), str(home().ledger)))
+                      or [(0, "")])
+        tenants = listed if user.tenant_id is None else {user.tenant_id: listed.get(user.tenant_id, "")}
         if st.session_state.get(TENANT_KEY) not in tenants:
             st.session_state[TENANT_KEY] = next(iter(tenants))
         st.selectbox(
@@ -185,6 +241,11 @@ def tenant_sidebar() -> None:
             st.warning("No Twilio credentials yet: add them in Settings to send.", icon=":material/key_off:")
         if is_simulator(url):
             st.html('<div class="sim-banner"><b>Simulator</b> — nothing leaves this machine</div>')
+        st.divider()
+        st.caption(f"Signed in as **{user.email}** ({user.role})")
+        if st.button("Sign out", icon=":material/logout:", key="auth_sign_out"):
+            sign_out()
+            st.rerun()
 
 
 def require_warehouse() -> bool:

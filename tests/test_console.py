@@ -28,6 +28,7 @@ from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio, t
 from orchestration.warehouse import Warehouse
 from orchestration.warehouse.sync import sync
 from tests.sending import numbers
+from tests.signed_in import sign_in_as
 
 APP = Path(__file__).resolve().parents[1] / "console" / "app.py"
 PAGES = ("audience", "compose", "send", "campaigns", "logs", "suppression", "settings")
@@ -80,6 +81,7 @@ def sending(demo, simulator) -> Home:
 def open_page(page: str, tenant: int = 1, **state) -> AppTest:
     """The console on `page` for `tenant`, after a first run of the app (as a browser would load it)."""
     app = AppTest.from_file(str(APP), default_timeout=60)
+    app.session_state[ui.SESSION_KEY] = sign_in_as(Home.resolve())  # an operator, so the tenant below is honoured
     app.session_state["tenant_id"] = tenant
     for key, value in state.items():
         app.session_state[key] = value
@@ -222,7 +224,7 @@ def test_test_send_to_an_invalid_number_shows_one_error_and_sends_nothing(sendin
 def test_send_page_refuses_an_empty_message(sending):
     app = open_page("send", **{ui.MESSAGE: "   "})
     assert len(app.error) == 1 and "The message is empty" in app.error[0].value
-    assert not app.button
+    assert [b.key for b in app.button] == ["auth_sign_out"]  # no send button, only the sidebar's sign-out
 
 
 def test_manual_send_from_a_csv_in_the_wrong_shape_shows_one_error(sending):

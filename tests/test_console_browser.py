@@ -20,6 +20,7 @@ from orchestration.ledger import Ledger
 from orchestration.sender import campaigns
 from orchestration.warehouse import Warehouse
 from tests.fixtures.servers import free_port
+from tests.signed_in import ensure_user, sign_in_in_browser
 from tests.test_console import APP, build_demo_home, point_tenants_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -90,6 +91,7 @@ def test_an_analyst_previews_a_segment_and_sends_a_test_in_a_real_browser(consol
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(url)
+            sign_in_in_browser(page, ensure_user(home, "analyst@example.com", "analyst", 1))
             expect(page.get_by_role("heading", name="Audience")).to_be_visible(timeout=30_000)
 
             page.locator('[data-testid="stSelectbox"]').filter(has_text="Segment").click()

@@ -6,16 +6,19 @@ import sys
 
 import click
 
+from orchestration.auth.actor import acting_as, cli_actor
 from orchestration.config import Home
 from orchestration.errors import UserError
 
 
 class _Group(click.Group):
-    """Turns a UserError anywhere below into one line on stderr and exit code 2 (never a traceback)."""
+    """Turns a UserError anywhere below into one line on stderr and exit code 2 (never a traceback); every
+    command acts (and is audited) as `cli:<os user>`."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with acting_as(cli_actor()):
+                return super().invoke(ctx)
         except UserError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
@@ -40,7 +43,18 @@ def home_of(ctx: click.Context) -> Home:
 
 
 def _register() -> None:
-    from orchestration.cli import audiences, campaigns, data, delivery, messages, services, simulator, sync  # noqa: F401
+    from orchestration.cli import (  # noqa: F401
+        audiences,
+        audit,
+        campaigns,
+        data,
+        delivery,
+        messages,
+        services,
+        simulator,
+        sync,
+        users,
+    )
 
 
 _register()

@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_APP = PROJECT_ROOT / "console" / "app.py"
 WORKSPACE = PROJECT_ROOT / "workspace.yaml"
 DEMO_TENANTS = (1, 2)
+CONSOLE_ADDRESS = os.environ.get("BKNTC_SMS_CONSOLE_ADDRESS", "127.0.0.1")  # behind a TLS reverse proxy in production
 DEMO_SENDER_RATE = 20  # segments/s: the demo simulator drains at once; a real US long code sends 1/s
 
 
@@ -102,10 +103,33 @@ def _service_env(home: Home, extra: dict[str, str] | None = None) -> dict[str, s
     return env
 
 
+def _demo_sign_ins(home: Home) -> list[tuple[str, str, str]]:
+    """An operator and one admin per demo tenant, each with a new random password on every `make demo` (printed
+    once, below): no fixed password that would open any demo home somebody exposed."""
+    from orchestration.auth import users
+    from orchestration.errors import UserError
+    from orchestration.ledger import Ledger
+
+    ledger = Ledger(home.ledger)
+    wanted = [("operator@demo.example", "operator", None)] + [
+        (f"admin{t}@demo.example", "admin", t) for t in DEMO_TENANTS]
+    sign_ins = []
+    for email, role, tenant in wanted:
+        password = secrets.token_urlsafe(12)
+        try:
+            users.get_user(ledger, email)
+            users.reset_password(ledger, email, password)
+            users.set_disabled(ledger, email, False)
+        except UserError:
+            users.add_user(ledger, email, role, tenant, password)
+        sign_ins.append((email, "all tenants" if tenant is None else f"tenant {tenant} admin", password))
+    return sign_ins
+
+
 def _console_argv(port: int) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(CONSOLE_APP),
-        "--server.port", str(port), "--server.headless", "true",
+        "--server.port", str(port), "--server.address", CONSOLE_ADDRESS, "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
 
@@ -170,6 +194,7 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
                            "--auth-token", token, "--from", f"+1555010{tenant:04d}",
                            "--api-base-url", simulator_url, "--sender-rate", str(DEMO_SENDER_RATE),
                            "--status-callback-url", callbacks_url), env)
+        sign_ins = _demo_sign_ins(home)
         supervisor.start("dagster-daemon", [_venv_tool("dagster-daemon"), "run", "-w", str(WORKSPACE)], env,
                          home.logs / "dagster-daemon.log")
         supervisor.start("dagster-webserver",
@@ -185,6 +210,9 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
         click.echo(f"  Twilio simulator {simulator_url}  (nothing leaves this machine)")
         click.echo(f"  Status callbacks {callbacks_url}  (the simulator reports every delivery here)")
         click.echo(f"  Home folder      {home.root}   logs in {home.logs}")
+        click.echo("\n  Sign in to the console as (new passwords on every start; shown only here):")
+        for email, who, password in sign_ins:
+            click.echo(f"    {email:<24} {password}   ({who})")
         click.echo("\nPress Ctrl-C to stop everything.")
         while (exited := supervisor.first_exited()) is None:
             time.sleep(1)

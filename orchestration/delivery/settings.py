@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from orchestration.auth import audit
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
@@ -27,6 +28,8 @@ def set_callback_url(ledger: Ledger, tenant_id: int, url: str | None) -> None:
     url = check_callback_url(url.strip()) if url and url.strip() else None
     with ledger.write() as con:
         changed = con.execute(load_sql("delivery/callback_url_set.sql"), {"tenant_id": tenant_id, "url": url}).rowcount
+        if changed:
+            audit.record(con, tenant_id, "settings.change", "status callback URL", url or "(none)")
     if not changed:
         raise UserError(f"Tenant {tenant_id} has no Twilio credentials: set them before a status callback URL")
 

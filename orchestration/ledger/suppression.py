@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from orchestration.auth import audit
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
 from orchestration.messages.csv_safe import escape_formula, unescape_formula
@@ -94,6 +95,7 @@ class SuppressionList:
                 load_sql("ledger/queries/suppression_add.sql"),
                 {"tenant_id": self.tenant_id, "phone_e164": e164, "reason": reason.strip(), "source": source},
             )
+            audit.record(con, self.tenant_id, "suppression.add", e164, f"{source}: {reason.strip()}")
         return cursor.rowcount > 0
 
     def remove(self, raw: str) -> bool:
@@ -103,6 +105,7 @@ class SuppressionList:
             cursor = con.execute(
                 load_sql("ledger/queries/suppression_remove.sql"), {"tenant_id": self.tenant_id, "phone_e164": e164}
             )
+            audit.record(con, self.tenant_id, "suppression.remove", e164)
         return cursor.rowcount > 0
 
     def entries(self, search: str = "", limit: int | None = None) -> list[SuppressionEntry]:
@@ -170,6 +173,7 @@ class SuppressionList:
                 if e164 not in present
             ]
             con.executemany(load_sql("ledger/queries/suppression_import.sql"), new)
+            audit.record(con, self.tenant_id, "suppression.import", f"{len(new)} numbers added", reason.strip())
         report.added, report.already_present = len(new), len(present)
         return report
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 from orchestration.audiences import AudienceQuery
 from orchestration.audiences.audience import snapshot
 from orchestration.audiences.query import check_arguments
+from orchestration.auth import audit
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.messages.segments import count_segments_many
@@ -229,6 +230,7 @@ def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: in
 
     Rows are written in chunks while the campaign stays a draft; only the final transaction queues it, so an
     interrupted launch leaves a draft whose partial rows the next launch clears."""
+    audit.authorize(ledger, tenant_id, "campaign.launch")
     campaign = get_campaign(ledger, tenant_id, campaign_id)
     if campaign.state != "draft":
         raise UserError(f"Cannot launch campaign {campaign_id}: it is {campaign.state} (only a draft can).")
@@ -276,7 +278,7 @@ def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.D
 
 def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
     with ledger.write() as con:
-        return _finish_launch_in(con, tenant_id, campaign_id, excluded)
+        return audit.campaign(con, "launch", _finish_launch_in(con, tenant_id, campaign_id, excluded))
 
 
 def _finish_launch_in(con: sqlite3.Connection, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
@@ -356,6 +358,7 @@ def resend(
     The new campaign links to its origin and copies its sending settings. Written in one transaction: when nobody
     is left to resend to, a UserError and nothing written."""
     only = resend_outcomes(",".join(only))
+    audit.authorize(ledger, tenant_id, "campaign.resend")
     origin = get_campaign(ledger, tenant_id, campaign_id)
     if template is not None:
         _resend_template(template)
@@ -383,7 +386,7 @@ def resend(
         con.execute(load_sql("sender/campaign_set_origin.sql"),
                     {"tenant_id": tenant_id, "campaign_id": new_id, "origin_campaign_id": campaign_id})
         _insert_recipients_in(con, new_id, frame, bodies.reset_index(drop=True))
-        return _finish_launch_in(con, tenant_id, new_id, excluded)
+        return audit.campaign(con, "resend", _finish_launch_in(con, tenant_id, new_id, excluded))
 
 
 def _resend_frame(rows: list[sqlite3.Row]) -> pd.DataFrame:
@@ -406,19 +409,19 @@ def pause(ledger: Ledger, tenant_id: int, campaign_id: int, reason: str = "pause
     Idempotent: an already paused campaign stays paused with its first reason. A draft, cancelled or completed
     campaign cannot be paused (UserError)."""
     with ledger.write() as con:
-        return transition(con, tenant_id, campaign_id, "pause", reason=reason)
+        return audit.campaign(con, "pause", transition(con, tenant_id, campaign_id, "pause", reason=reason))
 
 
 def resume(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
     """Re-queues a paused campaign (a new generation, so the sensor launches a new send run)."""
     with ledger.write() as con:
-        return transition(con, tenant_id, campaign_id, "resume", new_generation=True)
+        return audit.campaign(con, "resume", transition(con, tenant_id, campaign_id, "resume", new_generation=True))
 
 
 def cancel(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
     """Stops the campaign for good: its unsent recipients are skipped ('cancelled')."""
     with ledger.write() as con:
-        campaign = transition(con, tenant_id, campaign_id, "cancel")
+        campaign = audit.campaign(con, "cancel", transition(con, tenant_id, campaign_id, "cancel"))
         con.execute(
             load_sql("sender/recipients_cancel_pending.sql"), {"campaign_id": campaign_id, "now": time.time()}
         )

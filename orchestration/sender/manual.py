@@ -9,6 +9,7 @@ import pandas as pd
 import phonenumbers
 
 from orchestration.audiences import AudienceQuery, preview
+from orchestration.auth import audit
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sender.campaigns import (
@@ -104,6 +105,7 @@ def send_manual(
 ) -> Campaign:
     """A queued 'manual' campaign to typed numbers (with or without names); the same ledger, suppression check
     and logs as any campaign."""
+    audit.authorize(ledger, tenant_id, "send.manual")
     frame = people_frame(people, get_settings(ledger, tenant_id).default_region)
     campaign = create_campaign(ledger, tenant_id, name, template, settings=settings, kind="manual")
     company = company_details(warehouse, tenant_id) if warehouse is not None and warehouse.exists else {}

@@ -14,6 +14,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from orchestration.auth import audit
 from orchestration.sqlfiles import load_sql
 
 TOLL_FREE_AREAS = frozenset({"800", "833", "844", "855", "866", "877", "888"})
@@ -113,6 +114,7 @@ def set_sender_throughput(con: sqlite3.Connection, tenant_id: int, sender: str, 
         load_sql("sender/sender_set_throughput.sql"),
         {"tenant_id": tenant_id, "sender": sender, "throughput_per_s": throughput},
     )
+    audit.record(con, tenant_id, "settings.change", f"sender {sender}", f"throughput_per_s={throughput}")
 
 
 def sender_throughput_setting(con: sqlite3.Connection, tenant_id: int, sender: str) -> tuple[float | None, float]:

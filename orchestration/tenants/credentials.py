@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import phonenumbers
 
+from orchestration.auth import audit
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
 from orchestration.sqlfiles import load_sql
@@ -102,6 +103,7 @@ def save_twilio(ledger: Ledger, tenant_id: int, credentials: TwilioCredentials, 
                 "api_base_url": credentials.api_base_url,
             },
         )
+        audit.record(con, tenant_id, "credentials.change", credentials.account_sid, "auth token replaced (not shown)")
 
 
 def twilio_summary(ledger: Ledger, tenant_id: int) -> TwilioSummary | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import phonenumbers
 
+from orchestration.auth import audit
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
 from orchestration.sqlfiles import load_sql
@@ -123,4 +124,5 @@ def update_settings(ledger: Ledger, tenant_id: int, **changes: Any) -> TenantSet
         if given:
             values = {name: getattr(checked, name) if name in given else None for name in _EDITABLE}
             con.execute(load_sql("ledger/queries/tenant_settings_update.sql"), {"tenant_id": tenant_id, **values})
+            audit.record(con, tenant_id, "settings.change", "tenant settings", audit.describe(given))
         return _from_row(_select(con, tenant_id))

@@ -1,8 +1,11 @@
-"""Tenant isolation, property-based: with two tenants' data loaded, no call of the core API or the CLI scoped to
-tenant A returns or changes a row of tenant B (B's ledger and warehouse rows are snapshotted around every example)."""
+"""Tenant isolation, property-based: with two tenants' data loaded, no call of the core API, the CLI or the
+console scoped to tenant A returns or changes a row of tenant B (B's ledger and warehouse rows are snapshotted
+around every example). The two tenants differ in size and in their services' names, so that a path answering
+with B's rows instead of A's fails its check; `test_each_check_fails_when_its_scoping_is_broken` proves it."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from orchestration.audiences import AudienceQuery, filter_options, preview, recipients, segment_sizes
+from orchestration.auth import audit, users
 from orchestration.cli import main
 from orchestration.config import Home
 from orchestration.errors import UserError
@@ -45,10 +49,13 @@ from orchestration.tenants import (
 )
 from orchestration.warehouse import Warehouse
 from tests.reliability.harness import ledger_query, simulator_process, write_figures
-from tests.sending import small_warehouse
+from tests.signed_in import PASSWORD, sign_in_as
+from tests.test_segments import appointment, build_warehouse, customer
 
 TENANTS = (1, 2)
 SID = {1: "AC" + "1" * 32, 2: "AC" + "2" * 32}
+FROM = {1: "+15550100001", 2: "+15550100002"}
+CUSTOMERS = {1: 15, 2: 18}  # different sizes: a count of the other tenant's never passes for one's own
 TOKEN = {1: "a1" * 16, 2: "b2" * 16}
 SEGMENTS = ("all_customers", "all_appointments", "first_time", "recent_bookers", "lapsed")
 CALLS: Counter = Counter()
@@ -65,10 +72,15 @@ class World:
         self.home = Home.resolve(root).ensure()
         self.ledger, self.warehouse = Ledger(self.home.ledger), Warehouse(self.home.warehouse)
         self.cipher = TokenCipher.for_home(self.home)
-        small_warehouse(self.home, count=15, tenants=TENANTS)
+        people = [(t, cid) for t in TENANTS for cid in range(100, 100 + CUSTOMERS[t])]
+        build_warehouse(self.home.warehouse,
+                        [customer(cid, tenant=t, phone=f"+1{200 + t}555{cid:04d}") for t, cid in people],
+                        [appointment(t * 10_000 + cid, cid, 1_700_000_000, tenant=t) for t, cid in people],
+                        tenants=TENANTS)  # fmt: skip
         for tenant in TENANTS:
-            save_twilio(self.ledger, tenant, TwilioCredentials(SID[tenant], TOKEN[tenant], f"+1555010000{tenant}",
+            save_twilio(self.ledger, tenant, TwilioCredentials(SID[tenant], TOKEN[tenant], FROM[tenant],
                                                                api_base_url=base_url), self.cipher)  # fmt: skip
+            users.add_user(self.ledger, f"admin{tenant}@example.com", "admin", tenant, PASSWORD)
             templates.save(self.ledger, tenant, f"T{tenant} welcome", f"Hello from tenant {tenant}")
             SuppressionList(self.ledger, tenant).add(f"+1{200 + tenant}5550100", reason=f"tenant {tenant} stop")
             draft = create_campaign(self.ledger, tenant, f"T{tenant} spring", "Hi {customer_first_name}",
@@ -78,7 +90,7 @@ class World:
             draft = create_campaign(self.ledger, tenant, f"T{tenant} draft", "Bye", AudienceQuery(tenant, "first_time"))
 
     def phones(self, tenant: int) -> set[str]:
-        return {f"+1{200 + tenant}555{cid:04d}" for cid in range(100, 115)} | {f"+1{200 + tenant}5550100"}
+        return {f"+1{200 + tenant}555{cid:04d}" for cid in range(100, 100 + CUSTOMERS[tenant])}
 
     def campaign_ids(self) -> dict[int, int]:
         """campaign id -> its tenant."""
@@ -94,6 +106,8 @@ class World:
             "campaigns": "SELECT * FROM campaigns WHERE tenant_id = ?",
             "recipients": "SELECT r.* FROM recipients r JOIN campaigns c USING (campaign_id) WHERE c.tenant_id = ?",
             "attempts": "SELECT a.* FROM attempts a JOIN campaigns c USING (campaign_id) WHERE c.tenant_id = ?",
+            "users": "SELECT * FROM users WHERE tenant_id = ?",
+            "audit_log": "SELECT * FROM audit_log WHERE tenant_id = ?",
         }
         rows = {name: sorted(map(tuple, ledger_query(self.home.ledger, sql, (tenant,))))
                 for name, sql in scoped.items()}  # fmt: skip
@@ -158,14 +172,15 @@ def p_recipients(world, a, data):
 
 def p_filter_options(world, a, data):
     options = filter_options(world.warehouse, a)
-    with world.warehouse.reader() as con:
-        own = {r[0] for r in con.execute("SELECT service_id FROM services WHERE tenant_id = ?", [a]).fetchall()}
-    assert set(options.services["service_id"]) <= own
+    with world.warehouse.reader() as con:  # both tenants have services 1 and 2: the names tell them apart
+        own = set(con.execute("SELECT service_id, name FROM services WHERE tenant_id = ?", [a]).fetchall())
+    assert own and set(options.services[["service_id", "name"]].itertuples(index=False, name=None)) == own
 
 
 def p_segment_sizes(world, a, data):
-    sizes = segment_sizes(world.warehouse, world.ledger, a)
-    assert sizes["recipients"].max() <= len(world.phones(a))
+    sizes = segment_sizes(world.warehouse, world.ledger, a).set_index("segment")
+    everyone = sizes.loc["all_customers"]  # each of a's customers is a recipient or suppressed: a's count exactly
+    assert everyone["recipients"] + everyone["suppressed"] == CUSTOMERS[a] >= sizes["recipients"].max()
 
 
 def p_get_campaign(world, a, data):
@@ -181,7 +196,7 @@ def p_list_campaigns(world, a, data):
 def p_status(world, a, data):
     campaign_id = pick(data, sorted(world.campaign_ids()))
     _own_campaign(world, a, status(world.ledger, a, campaign_id).campaign)
-    assert progress(world.ledger, a, campaign_id).sender.get("account_sid") in (None, SID[a])
+    assert progress(world.ledger, a, campaign_id).sender["sender"] == FROM[a]  # the sender of a's credentials
 
 
 def p_delivery_log(world, a, data):
@@ -318,6 +333,46 @@ def p_cli(world, a, data):
     assert not [marker for marker in others if marker in result.output], (args, result.output)
 
 
+def p_audit(world, a, data):
+    action = data.draw(st.sampled_from([None, "suppression", "campaign"]))
+    rows = audit.entries(world.ledger, a, action=action)
+    own = {r[0] for r in ledger_query(world.home.ledger, "SELECT audit_id FROM audit_log WHERE tenant_id = ? AND "
+                                      "(? IS NULL OR action LIKE ? || '.%')", (a, action, action))}  # fmt: skip
+    assert set(rows["tenant_id"]) <= {a} and set(rows["audit_id"]) == own
+
+
+def p_users(world, a, data):
+    assert {u.email for u in users.list_users(world.ledger, a)} <= {f"admin{a}@example.com", f"analyst{a}@example.com"}
+
+
+CONSOLE_PAGES = ("audience", "campaigns", "logs", "suppression", "compose", "send", "settings", "audit")
+
+
+def p_console(world, a, data):
+    """A page of the console, signed in as an admin of `a`, with the other tenant written into the session state
+    (a replayed or forged choice): it shows nothing of the other tenant."""
+    from streamlit.testing.v1 import AppTest
+
+    from console import ui
+    from tests.test_console import APP, texts
+
+    page = data.draw(st.sampled_from(CONSOLE_PAGES))
+    before, os.environ["BKNTC_SMS_HOME"] = os.environ.get("BKNTC_SMS_HOME"), str(world.home.root)
+    try:
+        app = AppTest.from_file(str(APP), default_timeout=120)
+        app.session_state[ui.SESSION_KEY] = sign_in_as(world.home, f"admin{a}@example.com", "admin", a)
+        app.session_state[ui.TENANT_KEY] = 3 - a
+        app.run()
+        if page != "audience":
+            app.switch_page(f"views/{page}.py").run()
+    finally:
+        os.environ.pop("BKNTC_SMS_HOME") if before is None else os.environ.update(BKNTC_SMS_HOME=before)
+    shown = texts(app)
+    others = (world.phones(3 - a) - _typed(world, a) - set(SuppressionList(world.ledger, a).numbers())) | {
+        SID[3 - a], f"T{3 - a} ", f"admin{3 - a}@"}
+    assert not app.exception and not [m for m in others if m in shown], (page, [m for m in others if m in shown])
+
+
 PATHS = {name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("p_") and callable(fn)}
 
 
@@ -348,4 +403,59 @@ def test_the_property_covers_every_read_and_write_path():
                           "list_campaigns", "status", "delivery_log", "attempts_of", "export_csv", "lifecycle",
                           "launch", "create_and_launch", "run", "send_manual", "templates", "suppression_add",
                           "suppression_remove", "suppression_import", "suppression_read", "settings",
-                          "credentials", "cli"}  # fmt: skip
+                          "credentials", "cli", "audit", "users", "console"}  # fmt: skip
+
+
+# --- a test of the test: each repaired or new check fails when its path's tenant scoping is broken ---------------
+
+
+class Draws:
+    """Stands in for hypothesis' `data`: hands out the given values in order (an index for `pick`, a choice)."""
+
+    def __init__(self, *values) -> None:
+        self.values = list(values)
+
+    def draw(self, strategy, label=None):
+        return self.values.pop(0)
+
+
+def _other_tenant(real, position: int = 1):
+    """`real`, called with the other tenant (its argument at `position`): a scoping that answers for B."""
+
+    def broken(*args, **kwargs):
+        args = list(args)
+        args[position] = 3 - args[position]
+        return real(*args, **kwargs)
+
+    return broken
+
+
+def _own_campaign_index(world: World, a: int) -> int:
+    return sorted(world.campaign_ids()).index(min(c for c, t in world.campaign_ids().items() if t == a))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["filter_options", "segment_sizes", "status", "audit", "console"])
+def test_each_check_fails_when_its_scoping_is_broken(world, monkeypatch, path):
+    import console.ui
+    import orchestration.sender.reports
+
+    module = __import__(__name__, fromlist=["_"])
+    a = 1
+    draws = {"filter_options": Draws(), "segment_sizes": Draws(), "status": Draws(_own_campaign_index(world, a)),
+             "audit": Draws(None), "console": Draws("suppression")}[path]  # fmt: skip
+    PATHS[path](world, a, draws)  # scoped right: the check holds
+    if path in ("filter_options", "segment_sizes"):
+        monkeypatch.setattr(module, path, _other_tenant(getattr(module, path), 1 if path == "filter_options" else 2))
+    elif path == "status":  # the sender of the progress view read without its tenant
+        monkeypatch.setattr(orchestration.sender.reports, "twilio_summary",
+                            _other_tenant(orchestration.sender.reports.twilio_summary))
+    elif path == "audit":  # the audit log read for every tenant
+        real = audit.entries
+        monkeypatch.setattr(audit, "entries", lambda ledger, tenant, **kw: real(ledger, None, **kw))
+    else:  # the console's pages given the other tenant instead of the signed-in user's
+        monkeypatch.setattr(console.ui, "tenant_id", lambda: 3 - a)
+    draws = {"status": Draws(_own_campaign_index(world, a)), "audit": Draws(None),
+             "console": Draws("suppression")}.get(path, Draws())
+    with pytest.raises(AssertionError):
+        PATHS[path](world, a, draws)
