@@ -161,3 +161,17 @@ def test_cli_resend_links_the_origin_in_status_and_list(home, simulator):
     funnel = origin_status["funnel"]
     assert (funnel["accepted"], funnel["delivered"], funnel["undelivered"], funnel["failed"]) == (4, 2, 1, 1)
     assert funnel["senders"][0]["accepted"] == 4 and funnel["senders"][0]["delivery_rate"] == 0.5
+
+
+def test_a_resend_is_audited_as_a_resend_of_its_origin_by_whoever_asked(home, simulator):
+    from orchestration.auth import audit
+    from orchestration.auth.actor import Actor, acting_as
+
+    ledger, origin = settled_campaign(home, [UNREACHABLE_HANDSET, *DELIVERED])
+    with acting_as(Actor("admin@example.com", role="admin", tenant_id=1)):
+        again = resend(ledger, 1, origin)
+    rows = audit.entries(ledger, 1)
+    resends = rows[rows["action"] == "campaign.resend"]
+    assert list(zip(resends["actor"], resends["object"], strict=True)) == [
+        ("admin@example.com", f"campaign {again.campaign_id}")]
+    assert list(rows[rows["object"] == f"campaign {again.campaign_id}"]["action"]) == ["campaign.resend"]  # one row
