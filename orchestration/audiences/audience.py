@@ -56,6 +56,7 @@ class Preview:
     sample: pd.DataFrame  # RECIPIENT_COLUMNS, ordered by customer_id
     params: dict[str, Any]
     as_of: datetime
+    warnings: tuple[str, ...] = ()  # e.g. a status filter no appointment uses yet (accepted: statuses are open)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         raise ValueError("sample must be >= 0")
     suppressed = _suppressed(ledger, query)
     with warehouse.reader() as con:
-        check_against_data(con, query)
+        warnings = check_against_data(con, query)
         con.register("suppressed_numbers", suppressed)
         sql = classified_table_sql(query)
         con.execute(sql, bind(sql, bound_values(query)))
@@ -101,6 +102,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         sample=frame,
         params=described_parameters(query),
         as_of=query.as_of_utc(),
+        warnings=tuple(warnings),
     )
 
 
