@@ -86,7 +86,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     if sample < 0:
         raise ValueError("sample must be >= 0")
     suppressed = _suppressed(ledger, query)
-    with warehouse.reader() as con:
+    with warehouse.shared_reader() as con:
         warnings = check_against_data(con, query)
         con.register("suppressed_numbers", suppressed)
         sql = classified_table_sql(query)
@@ -161,7 +161,7 @@ def segment_sizes(
     queries = [AudienceQuery(tenant_id, name, exclude_suppressed=ledger is not None, as_of=moment) for name in SEGMENTS]
     suppressed = _suppressed(ledger, queries[0])
     rows = []
-    with warehouse.reader() as con:
+    with warehouse.shared_reader() as con:
         check_against_data(con, queries[0])
         for query in queries:
             count, excluded = _counts(con, query, suppressed)
@@ -172,7 +172,7 @@ def segment_sizes(
 
 def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
     """The tenant's services, locations and the appointment statuses found in its data."""
-    with warehouse.reader() as con:
+    with warehouse.shared_reader() as con:
         values = {"tenant_id": tenant_id}
         return FilterOptions(
             services=con.execute(load_sql("segments/known_services.sql"), values).fetch_df(),
