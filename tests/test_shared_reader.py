@@ -53,5 +53,6 @@ def test_previews_reuse_one_attachment_until_a_sync_publishes_and_a_held_one_nev
 
 
 def test_a_shared_reader_of_a_missing_warehouse_says_to_sync_first(tmp_path):
-    with pytest.raises(WarehouseMissing, match="run `bkntc-sms sync"), Warehouse(tmp_path / "no.duckdb").shared_reader():
+    missing = Warehouse(tmp_path / "no.duckdb")
+    with pytest.raises(WarehouseMissing, match="run `bkntc-sms sync"), missing.shared_reader():
         pass
