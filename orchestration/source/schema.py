@@ -253,12 +253,14 @@ def _cast_column(column: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.
         column = column.cast(TEXT)
     if pa.types.is_string(column.type) and not pa.types.is_string(target):
         column = _blank_to_null(column, target)
-        if pa.types.is_integer(target):
-            column = _only_matching(column, _INTEGER)
-        elif pa.types.is_decimal(target) or pa.types.is_floating(target):
-            column = _only_matching(column, _NUMBER)
-        elif pa.types.is_date(target):
-            column = _only_matching(column, _DATE)
+    try:
+        return _strict_cast(column, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    # A batch with a bad value: drop what cannot be a value of the type (vectorized), then cast what is left.
+    if pa.types.is_string(column.type):
+        pattern = (_INTEGER if pa.types.is_integer(target) else _DATE if pa.types.is_date(target) else _NUMBER)
+        column = _only_matching(column, pattern)
     try:
         return _strict_cast(column, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
