@@ -109,7 +109,20 @@ def test_checks_pass_on_clean_data(home, tmp_path):
     tables = dict(TINY, customers=CLEAN_CUSTOMERS, appointments=CLEAN_APPOINTMENTS)
     checks = checks_by_name(materialize(home, write_snapshot(tmp_path / "snapshot", tables)))
     assert {name: check.passed for name, check in checks.items()} == {
-        "invalid_phone_share": True, "duplicate_phone_numbers": True, "orphan_appointment_share": True}
+        "invalid_phone_share": True, "duplicate_phone_numbers": True, "orphan_appointment_share": True,
+        "source_values_readable": True, "appointment_times_complete": True}
+
+
+def test_a_value_the_source_cannot_read_warns_in_its_check_and_the_sync_goes_on(home, tmp_path):
+    broken = dict(TINY, appointments=TINY["appointments"].replace('"1720000000"', '"soon"'))
+    result = materialize(home, write_snapshot(tmp_path / "snapshot", broken))
+    checks = checks_by_name(result)
+    assert not checks["source_values_readable"].passed
+    assert checks["source_values_readable"].metadata["rejected_per_column"].value == {
+        "wp_bkntc_appointments.csv.starts_at": 1}
+    assert checks["source_values_readable"].metadata["sample_rows"].value == {
+        "wp_bkntc_appointments.csv.starts_at": ["id=11"]}
+    assert checks["appointment_times_complete"].metadata["left_out"].value == 1
 
 
 def test_the_schedule_skips_until_a_source_is_remembered(home):
@@ -139,9 +152,8 @@ def test_cli_sync_builds_the_warehouse_and_remembers_the_source_privately(home, 
     [
         ({name: text for name, text in TINY.items() if name != "staff"}, "wp_bkntc_staff"),
         (dict(TINY, customers='"id","nom","prenom"\n"1","Ada","Lovelace"\n'), "wp_bkntc_customers.csv"),
-        (dict(TINY, appointments=TINY["appointments"].replace('"1720000000"', '"soon"')), "starts_at"),
     ],
-    ids=["missing-table", "wrong-csv-header", "unreadable-value"],
+    ids=["missing-table", "wrong-csv-header"],
 )
 def test_cli_sync_of_a_bad_source_prints_one_line_exits_2_and_keeps_the_warehouse(home, tmp_path, broken, message):
     good = write_snapshot(tmp_path / "good")

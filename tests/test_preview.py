@@ -151,10 +151,7 @@ def test_preview_and_materialized_table_agree_on_default_parameters(home, segmen
         (AudienceQuery(1, "all_customers", min_appointments=0), "--min-appointments must be at least 1, got 0"),
         (AudienceQuery(1, "all_customers", service_ids=[1, 77, 78]), "Unknown service id(s) for tenant 1: 77, 78"),
         (AudienceQuery(1, "all_customers", location_ids=[9]), "Unknown location id(s) for tenant 1: 9"),
-        (
-            AudienceQuery(1, "all_customers", statuses=["approved", "cancelled"]),
-            "Status 'cancelled' matches no appointment of tenant 1; known statuses: approved, canceled",
-        ),
+        (AudienceQuery(1, "all_customers", statuses=["approved", " "]), "Status ' ' is not a status slug"),
         (AudienceQuery(3, "all_customers"), "No data for tenant 3 in the warehouse (tenants: 1, 2)"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
@@ -167,6 +164,17 @@ def test_invalid_query_is_one_clear_user_error(home, query, message):
     with pytest.raises(UserError) as raised:
         preview(warehouse, None, query)
     assert message in str(raised.value)
+
+
+def test_a_status_no_appointment_uses_yet_is_accepted_with_a_warning(home):
+    customers = [customer(1), customer(2)]
+    appointments = [appointment(1, 1, NOW), appointment(2, 2, NOW, status="canceled")]
+    warehouse = build_warehouse(home.warehouse, customers, appointments, tenants=(1,))
+    result = preview(warehouse, None, AudienceQuery(1, "all_customers", statuses=["canceled", "no-show"], as_of=AS_OF))
+    assert result.count == 1
+    assert result.warnings == (
+        "Status 'no-show' matches no appointment of tenant 1 yet; known statuses: approved, canceled.",
+    )
 
 
 def test_service_of_another_tenant_is_unknown(home):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -177,12 +178,16 @@ def test_a_csv_with_a_wrong_header_names_the_file_and_the_missing_columns(csv_fo
         open_source(str(folder))
 
 
-def test_a_value_that_is_not_a_number_names_the_file_and_column(tmp_path):
+def test_a_value_that_is_not_a_number_is_read_as_null_and_counted_with_its_file_column_and_row(tmp_path):
     write_snapshot(generate(16, 1, seed=1, as_of=AS_OF), tmp_path)
     path = tmp_path / "wp_bkntc_services.csv"
-    path.write_text('"id","name","price","duration"\n"1","Cut","ten","30"\n')
-    with pytest.raises(UserError, match=r"^wp_bkntc_services\.csv: column price cannot be read as decimal"):
-        open_source(str(tmp_path)).read_table("services")
+    path.write_text('"id","name","price","duration"\n"1","Cut","ten","30"\n"2","Dye","12.5","x"\n"3","Wash","7","15"\n')
+    source = open_source(str(tmp_path))
+    services = source.read_table("services")
+    assert services.column("price").to_pylist() == [None, Decimal("12.5"), Decimal("7")]
+    assert services.column("duration").to_pylist() == [30, None, 15]
+    assert source.rejects.counts == {("wp_bkntc_services.csv", "price"): 1, ("wp_bkntc_services.csv", "duration"): 1}
+    assert source.rejects.samples[("wp_bkntc_services.csv", "price")] == ["id=1"]
 
 
 @pytest.mark.parametrize("scheme", ["mysql", "mariadb"])

@@ -12,6 +12,7 @@ from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.source import open_source
 from orchestration.warehouse import Warehouse
+from orchestration.warehouse.quality import appointment_times, source_rejects
 from orchestration.warehouse.sync import parse_as_of, sync, tenant_regions
 from tests.sync_snapshots import AS_OF, TINY, write_snapshot
 
@@ -127,12 +128,43 @@ def test_a_second_sync_replaces_the_tables_instead_of_appending(tmp_path, synced
 
 def test_a_failed_sync_leaves_the_previous_warehouse_intact(tmp_path, synced):
     before = hashlib.sha256(synced.path.read_bytes()).hexdigest()
-    bad_row = '"14","1","1","1","1","approved","soon","1717246800","1717000000","",NULL,NULL,NULL\n'
-    broken = dict(TINY, appointments=TINY["appointments"] + bad_row)
-    with open_source(str(write_snapshot(tmp_path / "broken", broken))) as source:
-        with pytest.raises(UserError):
+    folder = write_snapshot(tmp_path / "broken")
+    path = folder / "wp_bkntc_appointments.csv"
+    path.write_bytes(path.read_bytes() + b'"14","1","1","1","1","appr\xff\xfeoved","1","1","1","",NULL,NULL,NULL\n')
+    with open_source(str(folder)) as source:
+        with pytest.raises(UserError, match="not a valid CSV export"):
             sync(source, synced, AS_OF)
     assert hashlib.sha256(synced.path.read_bytes()).hexdigest() == before
+
+
+def test_a_bad_value_is_counted_and_the_rest_of_the_source_is_synced(tmp_path, warehouse):
+    bad_rows = ('"14","1","1","1","1","approved","soon","1717246800","1717000000","",NULL,NULL,NULL\n'
+                '"15","1","1","1","2","approved","1717243200","1717246800","1717000000","","lots",NULL,NULL\n')
+    broken = dict(TINY, appointments=TINY["appointments"] + bad_rows)
+    with open_source(str(write_snapshot(tmp_path / "broken", broken))) as source:
+        sync(source, warehouse, AS_OF)
+    with warehouse.reader() as con:
+        rejects = source_rejects(con)
+        times = appointment_times(con)
+    assert rejects.by_column == {"wp_bkntc_appointments.csv.paid_amount": 1,
+                                 "wp_bkntc_appointments.csv.starts_at": 1}
+    assert rejects.samples["wp_bkntc_appointments.csv.starts_at"] == ["id=14"]
+    assert (times.left_out.affected, times.left_out.sample) == (1, ["0:14"])
+    assert rows(warehouse, "SELECT appointment_id, paid_amount FROM appointments WHERE appointment_id >= 14") == [
+        (15, None)
+    ]
+
+
+def test_an_appointment_without_created_at_is_kept_and_counted(tmp_path, warehouse):
+    extra = '"16","1","1","1","2","approved","1719900000","1719903600",NULL,"",NULL,NULL,NULL\n'
+    with open_source(str(write_snapshot(tmp_path / "nulls", dict(TINY, appointments=TINY["appointments"] + extra)))
+                     ) as source:
+        sync(source, warehouse, AS_OF)
+    assert rows(warehouse, "SELECT created_at, created_ts FROM appointments WHERE appointment_id = 16") == [
+        (None, None)
+    ]
+    with warehouse.reader() as con:
+        assert appointment_times(con).without_created_at == 1
 
 
 def test_as_of_reads_iso_8601_with_an_offset_as_utc():

@@ -18,7 +18,7 @@ from orchestration.source.synthetic import generate
 AS_OF = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 NOW = int(AS_OF.timestamp())
 DAY = 86_400
-INT, TEXT, MONEY = pa.int64(), pa.string(), pa.decimal128(12, 2)
+INT, TEXT, MONEY = pa.int64(), pa.string(), pa.decimal128(18, 4)
 
 # Column by column, as booknetic-schema.md describes each table.
 BOOKNETIC_COLUMNS = {

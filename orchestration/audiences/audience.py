@@ -56,6 +56,7 @@ class Preview:
     sample: pd.DataFrame  # RECIPIENT_COLUMNS, ordered by customer_id
     params: dict[str, Any]
     as_of: datetime
+    warnings: tuple[str, ...] = ()  # e.g. a status filter no appointment uses yet (accepted: statuses are open)
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     if sample < 0:
         raise ValueError("sample must be >= 0")
     suppressed = _suppressed(ledger, query)
-    with warehouse.reader() as con:
-        check_against_data(con, query)
+    with warehouse.shared_reader() as con:
+        warnings = check_against_data(con, query)
         con.register("suppressed_numbers", suppressed)
         sql = classified_table_sql(query)
         con.execute(sql, bind(sql, bound_values(query)))
@@ -101,6 +102,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         sample=frame,
         params=described_parameters(query),
         as_of=query.as_of_utc(),
+        warnings=tuple(warnings),
     )
 
 
@@ -159,7 +161,7 @@ def segment_sizes(
     queries = [AudienceQuery(tenant_id, name, exclude_suppressed=ledger is not None, as_of=moment) for name in SEGMENTS]
     suppressed = _suppressed(ledger, queries[0])
     rows = []
-    with warehouse.reader() as con:
+    with warehouse.shared_reader() as con:
         check_against_data(con, queries[0])
         for query in queries:
             count, excluded = _counts(con, query, suppressed)
@@ -170,7 +172,7 @@ def segment_sizes(
 
 def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
     """The tenant's services, locations and the appointment statuses found in its data."""
-    with warehouse.reader() as con:
+    with warehouse.shared_reader() as con:
         values = {"tenant_id": tenant_id}
         return FilterOptions(
             services=con.execute(load_sql("segments/known_services.sql"), values).fetch_df(),

@@ -13,6 +13,8 @@ from orchestration.audiences.segments import MAX_DAYS, Segment, segment
 from orchestration.errors import UserError
 from orchestration.sqlfiles import load_sql
 
+# Booknetic's appointments.status is a VARCHAR(50).
+MAX_STATUS_LENGTH = 50
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -67,11 +69,17 @@ def check_arguments(query: AudienceQuery) -> Segment:
         raise UserError(f"--min must be at least 1, got {query.min}.")
     if query.min_appointments is not None and query.min_appointments < 1:
         raise UserError(f"--min-appointments must be at least 1, got {query.min_appointments}.")
+    for status in query.statuses:
+        if not status.strip() or len(status) > MAX_STATUS_LENGTH:
+            raise UserError(f"Status {status!r} is not a status slug (1 to {MAX_STATUS_LENGTH} characters).")
     return chosen
 
 
-def check_against_data(con: duckdb.DuckDBPyConnection, query: AudienceQuery) -> None:
-    """Checks the tenant and the filter values against the tenant's data in the warehouse."""
+def check_against_data(con: duckdb.DuckDBPyConnection, query: AudienceQuery) -> list[str]:
+    """Checks the tenant and the filter values against the tenant's data in the warehouse; returns warnings.
+
+    Statuses are an open set (Booknetic's Custom Appointment Statuses add-on): a slug no appointment of the tenant
+    uses yet is accepted, so a campaign can be prepared before its first booking, with a warning saying so."""
     tenants = [r[0] for r in con.execute(load_sql("segments/known_tenants.sql")).fetchall()]
     if query.tenant_id not in tenants:
         known = ", ".join(map(str, tenants)) or "none yet"
@@ -87,14 +95,14 @@ def check_against_data(con: duckdb.DuckDBPyConnection, query: AudienceQuery) -> 
                 raise UserError(
                     f"Unknown {kind} id(s) for tenant {query.tenant_id}: {', '.join(map(str, unknown))}."
                 )
-    if query.statuses:
-        known_statuses = known_appointment_statuses(con, query.tenant_id)
-        unknown = [s for s in query.statuses if s not in known_statuses]
-        if unknown:
-            raise UserError(
-                f"Status {', '.join(repr(s) for s in unknown)} matches no appointment of tenant "
-                f"{query.tenant_id}; known statuses: {', '.join(known_statuses) or 'none'}."
-            )
+    if not query.statuses:
+        return []
+    known_statuses = known_appointment_statuses(con, query.tenant_id)
+    unused = [s for s in query.statuses if s not in known_statuses]
+    if not unused:
+        return []
+    return [f"Status {', '.join(repr(s) for s in unused)} matches no appointment of tenant {query.tenant_id} yet; "
+            f"known statuses: {', '.join(known_statuses) or 'none'}."]
 
 
 def known_appointment_statuses(con: duckdb.DuckDBPyConnection, tenant_id: int) -> list[str]:

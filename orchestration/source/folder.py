@@ -1,4 +1,4 @@
-"""A snapshot folder of Booknetic table exports (phpMyAdmin CSV or parquet), read vectorized into Arrow."""
+"""A snapshot folder of Booknetic table exports (phpMyAdmin CSV or parquet): read vectorized into Arrow, and written."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orchestration.errors import UserError
-from orchestration.source import BookneticSource
-from orchestration.source.schema import OPTIONS_PREFIX, REQUIRED_TABLES, TABLES, conform, missing_columns
+from orchestration.source.base import BookneticSource
+from orchestration.source.schema import OPTIONS_PREFIX, REQUIRED_TABLES, TABLES, Rejects, conform, missing_columns
 
 SUFFIXES = (".csv", ".parquet")
 _ANCHOR = re.compile(r"^(?P<prefix>[A-Za-z0-9_]*?)bkntc_customers\.(csv|parquet)$")
@@ -30,6 +30,7 @@ class SnapshotFolder(BookneticSource):
         self.folder = folder
         self.description = f"snapshot folder {folder}"
         self.prefix = _detect_prefix(folder)
+        self.rejects = Rejects()
         self._files: dict[str, Path] = {}
         for name, table in TABLES.items():
             found = [folder / f"{table.table_name(self.prefix)}{suffix}" for suffix in SUFFIXES]
@@ -57,12 +58,13 @@ class SnapshotFolder(BookneticSource):
         path = self._files.get(table)
         if path is None:
             raise UserError(f"table {table} is not in {self.description}")
-        batches = _csv_batches(path) if path.suffix == ".csv" else pq.ParquetFile(path).iter_batches(1 << 17)
+        batches = (_csv_batches(path, self.rejects) if path.suffix == ".csv"
+                   else pq.ParquetFile(path).iter_batches(1 << 17))
         for batch in batches:
             if table == "options":
                 names = {name.lower(): name for name in batch.schema.names}
                 batch = batch.filter(pc.starts_with(batch.column(names["option_name"]), OPTIONS_PREFIX))
-            yield conform(batch, table, path.name)
+            yield conform(batch, table, path.name, self.rejects)
 
 
 def _detect_prefix(folder: Path) -> str:
@@ -85,8 +87,14 @@ def _header(path: Path) -> list[str]:
         raise UserError(f"{path.name} cannot be read: {str(exc).splitlines()[0]}") from None
 
 
-def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
+def _csv_batches(path: Path, rejects: Rejects) -> Iterator[pa.RecordBatch]:
+    """The file's rows as text; a row that does not split into the header's columns is skipped and counted."""
     names = _header(path)
+
+    def skip(row: pacsv.InvalidRow) -> str:
+        rejects.add(path.name, "*", 1, [f"line={row.number}"] if row.number is not None else [])
+        return "skip"
+
     options = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in names},
         null_values=["NULL"],
@@ -95,8 +103,13 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     )
     try:
         with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
                             convert_options=options) as reader:
             yield from reader
     except pa.ArrowInvalid as exc:
         raise UserError(f"{path.name} is not a valid CSV export: {str(exc).splitlines()[0]}") from None
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    """One table as phpMyAdmin exports it: header, every value double-quoted, unquoted NULL for NULL."""
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="all_valid", null_string="NULL"))

@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyarrow as pa
 
 from orchestration.errors import UserError
-from orchestration.source import BookneticSource
-from orchestration.source.schema import OPTIONS_PREFIX, REQUIRED_TABLES, TABLES, conform, missing_columns
+from orchestration.source.base import BookneticSource
+from orchestration.source.folder import write_csv
+from orchestration.source.schema import OPTIONS_PREFIX, REQUIRED_TABLES, TABLES, Rejects, conform, missing_columns
 
 
 def _preferred_driver() -> str:
@@ -41,7 +42,7 @@ class MySQLURL:
     host: str
     port: int
     database: str
-    prefix: str
+    prefix: str | None  # None: not given, the source finds it among the database's tables
     unix_socket: str | None = None
 
     @classmethod
@@ -50,8 +51,8 @@ class MySQLURL:
         if parts.scheme.lower() not in ("mysql", "mariadb"):
             raise UserError("a database source must look like mysql://user:pass@host:3306/db?prefix=wp_")
         query = parse_qs(parts.query)
-        prefix = query.get("prefix", ["wp_"])[0]
-        if not _PREFIX.match(prefix):
+        prefix = query.get("prefix", [None])[0]
+        if prefix is not None and not _PREFIX.match(prefix):
             raise UserError(f"table prefix {prefix!r} may only hold letters, digits and _")
         database = unquote(parts.path.lstrip("/"))
         if not database:
@@ -72,7 +73,8 @@ class MySQLURL:
 
     def __str__(self) -> str:
         password = ":***" if self.password else ""
-        return f"mysql://{self.user}{password}@{self.host}:{self.port}/{self.database}?prefix={self.prefix}"
+        prefix = "" if self.prefix is None else f"?prefix={self.prefix}"
+        return f"mysql://{self.user}{password}@{self.host}:{self.port}/{self.database}{prefix}"
 
 
 def connect(url: MySQLURL, driver: str = DRIVER, local_infile: bool = False):
@@ -116,12 +118,10 @@ class MySQLSource(BookneticSource):
 
     def __init__(self, url: str) -> None:
         self.url = MySQLURL.parse(url)
-        self.description = f"MySQL/MariaDB {self.url}"
-        self.prefix = self.url.prefix
+        self.rejects = Rejects()
         connection = connect(self.url)
         try:
             _read_only(connection)
-            physical = {spec.table_name(self.prefix): name for name, spec in TABLES.items()}
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
@@ -130,6 +130,9 @@ class MySQLSource(BookneticSource):
                 rows = cursor.fetchall()
         finally:
             connection.close()
+        self.prefix = self.url.prefix if self.url.prefix is not None else _detect_prefix(rows, self.url)
+        self.description = f"MySQL/MariaDB {self.url}"
+        physical = {spec.table_name(self.prefix): name for name, spec in TABLES.items()}
         self._columns: dict[str, list[str]] = {}
         for table_name, column_name in rows:
             table_name, column_name = _text(table_name), _text(column_name)
@@ -160,7 +163,20 @@ class MySQLSource(BookneticSource):
         order = f"BINARY `{spec.key}`" if table == "options" else f"`{spec.key}`"  # code-point order, like Arrow's
         query = (f"SELECT {', '.join(f'`{c}`' for c in columns)} FROM `{spec.table_name(self.prefix)}`"
                  f"{where} ORDER BY {order}")
-        yield from _stream(self.url, query, columns, table, spec.table_name(self.prefix))
+        yield from _stream(self.url, query, columns, table, spec.table_name(self.prefix), self.rejects)
+
+
+def _detect_prefix(rows: list[tuple], url: MySQLURL) -> str:
+    """The one prefix `X` with a table `Xbkntc_customers` in the database (a URL without ?prefix= relies on it)."""
+    anchor = TABLES["customers"].physical
+    prefixes = sorted({_text(name)[: -len(anchor)] for name, _ in rows if _text(name).endswith(anchor)})
+    prefixes = [prefix for prefix in prefixes if _PREFIX.match(prefix)]
+    if not prefixes:
+        raise UserError(f"required Booknetic table missing in database {url.database!r}: no *{anchor} table")
+    if len(prefixes) > 1:
+        raise UserError(f"database {url.database!r} holds several Booknetic installs (prefixes "
+                        f"{', '.join(prefixes)}): add ?prefix=... to the URL")
+    return prefixes[0]
 
 
 def _text(value: str | bytes) -> str:
@@ -176,7 +192,8 @@ def server_side_cursor(connection, driver: str = DRIVER):
     return connection.cursor(SSCursor)
 
 
-def _stream(url: MySQLURL, query: str, columns: list[str], table: str, where: str) -> Iterator[pa.RecordBatch]:
+def _stream(url: MySQLURL, query: str, columns: list[str], table: str, where: str,
+            rejects: Rejects) -> Iterator[pa.RecordBatch]:
     connection = connect(url)
     try:
         _read_only(connection)
@@ -184,7 +201,7 @@ def _stream(url: MySQLURL, query: str, columns: list[str], table: str, where: st
         cursor.execute(query)
         while rows := cursor.fetchmany(BATCH_ROWS):
             arrays = [pa.array(values, pa.string()) for values in zip(*rows, strict=True)]
-            yield conform(pa.RecordBatch.from_arrays(arrays, names=columns), table, where)
+            yield conform(pa.RecordBatch.from_arrays(arrays, names=columns), table, where, rejects)
         cursor.close()
     finally:
         connection.close()
@@ -204,14 +221,13 @@ def _create_statement(name: str, physical: str) -> str:
 
 def load_tables(tables: dict[str, pa.Table], url: str) -> None:
     """Replace Booknetic's tables in the database of `url` with `tables`, bulk-loaded with LOAD DATA LOCAL INFILE."""
-    from orchestration.source.synthetic import write_csv
-
     target = MySQLURL.parse(url)
+    prefix = "wp_" if target.prefix is None else target.prefix
     connection = connect(target, local_infile=True)
     try:
         with connection.cursor() as cursor, tempfile.TemporaryDirectory(prefix="bkntc-load-") as scratch:
             for name, table in tables.items():
-                physical = TABLES[name].table_name(target.prefix)
+                physical = TABLES[name].table_name(prefix)
                 path = Path(scratch) / f"{physical}.csv"
                 write_csv(table, path)
                 cursor.execute(f"DROP TABLE IF EXISTS `{physical}`")

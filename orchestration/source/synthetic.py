@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orchestration.errors import UserError
+from orchestration.source.folder import write_csv
 from orchestration.source.schema import MONEY, OPTIONS_PREFIX, TABLES
 
 DAY = 86_400
@@ -387,11 +387,6 @@ def generate(customers: int, tenants: int, seed: int, as_of: datetime) -> dict[s
 def bkntc_options(options: pa.Table) -> pa.Table:
     """The rows of a WordPress options table that belong to Booknetic (what the readers return)."""
     return options.filter(pc.starts_with(options.column("option_name"), OPTIONS_PREFIX))
-
-
-def write_csv(table: pa.Table, path: Path) -> None:
-    """One table as phpMyAdmin exports it: header, every value double-quoted, unquoted NULL for NULL."""
-    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="all_valid", null_string="NULL"))
 
 
 def write_snapshot(tables: dict[str, pa.Table], out_dir: str | os.PathLike[str], fmt: str = "csv",

@@ -1,4 +1,4 @@
-"""Data-quality findings on the cleaned layer: invalid phones, phones shared by customers, orphan appointments."""
+"""Data-quality findings: invalid and shared phones, orphan appointments, appointment times, unreadable values."""
 
 from __future__ import annotations
 
@@ -72,3 +72,38 @@ def orphan_appointments(con: duckdb.DuckDBPyConnection) -> Finding:
     """Appointments whose customer is not among the tenant's customers."""
     orphans, total, sample = con.execute(load_sql("warehouse/check_orphan_appointments.sql")).fetchall()[0]
     return Finding(orphans, total, list(sample))
+
+
+@dataclass(frozen=True)
+class AppointmentTimes:
+    """Source appointments kept without a booking time, and those left out (no id, customer or start)."""
+
+    appointments: int
+    without_created_at: int
+    left_out: Finding
+
+
+def appointment_times(con: duckdb.DuckDBPyConnection) -> AppointmentTimes:
+    """How the sync dealt with the source appointments' times (reads raw_appointments)."""
+    total, without, left_out, sample = con.execute(load_sql("warehouse/check_appointment_times.sql")).fetchall()[0]
+    return AppointmentTimes(total, without, Finding(left_out, total, list(sample)))
+
+
+@dataclass(frozen=True)
+class SourceRejects:
+    """Source values read as NULL because they did not fit their column, per 'table.column' (`*`: CSV rows)."""
+
+    by_column: dict[str, int]
+    samples: dict[str, list[str]]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_column.values())
+
+
+def source_rejects(con: duckdb.DuckDBPyConnection) -> SourceRejects:
+    """What the last raw copy could not read (none for a warehouse synced before rejects were kept)."""
+    present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'source_rejects'"
+                          ).fetchall()[0][0]
+    rows = con.execute(load_sql("warehouse/source_rejects.sql")).fetchall() if present else []
+    return SourceRejects({f"{t}.{c}": n for t, c, n, _ in rows}, {f"{t}.{c}": list(k) for t, c, _, k in rows})

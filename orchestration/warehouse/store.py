@@ -1,8 +1,13 @@
-"""The DuckDB warehouse file: short-lived readers that retry on a lock, and atomic copy-on-write publishing.
+"""The DuckDB warehouse file: readers (short-lived, or one held per process), atomic copy-on-write publishing.
 
 Writers never touch the live file: `Warehouse.writer()` copies it, works on the copy and publishes it with
 `os.replace`, so a failed write leaves the previous warehouse intact and readers are never blocked.
 Writers are serialized by an advisory lock file next to the warehouse.
+
+`Warehouse.shared_reader()` serves a process that reads often (previews in the console, the CLI in a loop, the
+benchmarks): it keeps one read-only attachment of the file open per process and hands out a cursor per unit of
+work. A held attachment keeps the inode it opened; a publish renames a new inode over the path, so the writer is
+never blocked, and the next `shared_reader()` sees the new file (device, inode, mtime) and reopens.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import fcntl
 import os
 import random
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -26,6 +33,58 @@ _LOCK_MARKERS = ("lock", "Conflicting lock", "being used by another process")
 
 class WarehouseMissing(UserError):
     """The warehouse has not been built yet."""
+
+
+@dataclass
+class _Held:
+    """One process's read-only attachment of a warehouse file, and which file (device, inode, mtime) it is."""
+
+    identity: tuple[int, int, int]
+    con: duckdb.DuckDBPyConnection
+    opens: int
+    users: int = 0  # cursors handed out and not yet closed
+    retired: bool = False  # a newer file was published: close once the last user is done
+
+    def release(self) -> None:
+        """One user is done (call under _HELD_LOCK); a retired attachment closes with its last user."""
+        self.users -= 1
+        if self.retired and self.users == 0:
+            self.con.close()
+
+    def retire(self) -> None:
+        self.retired = True
+        if self.users == 0:
+            self.con.close()
+
+
+_HELD: dict[Path, _Held] = {}
+_HELD_LOCK = threading.Lock()
+# The catalog name under which a shared reader attaches the warehouse file.
+ATTACHED = "warehouse"
+
+
+def _with_lock_retries(connect: Callable[[], duckdb.DuckDBPyConnection], attempts: int) -> duckdb.DuckDBPyConnection:
+    delay = 0.01
+    for attempt in range(attempts):
+        try:
+            return connect()
+        except duckdb.IOException as exc:
+            if attempt == attempts - 1 or not any(m in str(exc) for m in _LOCK_MARKERS):
+                raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.5)
+    raise AssertionError("unreachable")
+
+
+def _attached(path: Path) -> duckdb.DuckDBPyConnection:
+    """A private in-memory database with the warehouse file attached read-only (not shared with other connects)."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH $path AS {ATTACHED} (READ_ONLY)", {"path": str(path)})
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 class Warehouse:
@@ -42,23 +101,60 @@ class Warehouse:
     def reader(self, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection; retries with jittered back-off if the file is momentarily locked."""
         if not self.exists:
-            raise WarehouseMissing(
-                f"No warehouse at {self.path}: run `bkntc-sms sync --source ...` (or `make demo`) first."
-            )
-        delay = 0.01
-        for attempt in range(attempts):
-            try:
-                con = duckdb.connect(str(self.path), read_only=True)
-                break
-            except duckdb.IOException as exc:
-                if attempt == attempts - 1 or not any(m in str(exc) for m in _LOCK_MARKERS):
-                    raise
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.5)
+            raise self._missing()
+        con = _with_lock_retries(lambda: duckdb.connect(str(self.path), read_only=True), attempts)
         try:
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def shared_reader(self, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on this process's held read-only attachment of the file, reopened when a new file was published.
+
+        Use it like `reader()` for one unit of work; temp tables and registered relations stay private to the
+        cursor. Global settings (memory_limit, threads) would change every cursor's: take `reader()` for those."""
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            raise self._missing() from None
+        identity = (info.st_dev, info.st_ino, info.st_mtime_ns)
+        key = self.path.resolve()
+        with _HELD_LOCK:
+            held = _HELD.get(key)
+            if held is None or held.identity != identity:
+                if held is not None:
+                    held.retire()  # cursors still in use finish on the old file, then it closes
+                # identity was read before the attach: a publish in between makes the next call reopen, never stale
+                con = _with_lock_retries(lambda: _attached(self.path), attempts)
+                held = _HELD[key] = _Held(identity, con, (held.opens if held else 0) + 1)
+            cursor = held.con.cursor()
+            held.users += 1
+        try:
+            cursor.execute(f"USE {ATTACHED}")
+            yield cursor
+        finally:
+            cursor.close()
+            with _HELD_LOCK:
+                held.release()
+
+    def shared_reader_opens(self) -> int:
+        """How often this process (re)opened its held attachment of the file (0: never)."""
+        with _HELD_LOCK:
+            held = _HELD.get(self.path.resolve())
+            return held.opens if held else 0
+
+    def release_shared_reader(self) -> None:
+        """Closes this process's held attachment of the file, if any (the next shared reader opens it again)."""
+        with _HELD_LOCK:
+            held = _HELD.pop(self.path.resolve(), None)
+            if held is not None:
+                held.retire()
+
+    def _missing(self) -> WarehouseMissing:
+        return WarehouseMissing(
+            f"No warehouse at {self.path}: run `bkntc-sms sync --source ...` (or `make demo`) first."
+        )
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -34,6 +34,8 @@ OPTIONAL_TABLES = ("options", "tenants")
 # The cleaned layer in build order (tenants reads the others; customer_facts reads customers and appointments).
 CLEANED_TABLES = ("customers", "appointments", "services", "locations", "staff", "company", "tenants")
 FACTS_TABLE = "customer_facts"
+# Values the source could not read as their column's type (read as NULL), per source table and column.
+REJECTS_TABLE = "source_rejects"
 # Name of the Python logger on which the Dagster assets repeat each StepReport (record attribute `step_report`).
 PROGRESS_LOGGER = "orchestration.sync.progress"
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -98,7 +100,9 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def copy_raw_tables(source: BookneticSource, con: duckdb.DuckDBPyConnection, progress: Progress | None = None
                     ) -> dict[str, int]:
-    """Streams every source table into `raw_<table>` (Arrow → DuckDB, no row loops); returns rows per table."""
+    """Streams every source table into `raw_<table>` (Arrow → DuckDB, no row loops); returns rows per table.
+
+    A value that does not fit its column is read as NULL and counted in the table `source_rejects`."""
     tables = [_checked_name(t) for t in source.tables()]
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
@@ -121,6 +125,11 @@ def copy_raw_tables(source: BookneticSource, con: duckdb.DuckDBPyConnection, pro
     for table in OPTIONAL_TABLES:
         if table not in tables:
             _create_from_batches(con, table, iter(()))
+    con.register("incoming_rejects", source.rejects.as_table())
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {REJECTS_TABLE} AS SELECT * FROM incoming_rejects")
+    finally:
+        con.unregister("incoming_rejects")
     return rows
 
 

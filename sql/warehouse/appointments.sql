@@ -1,5 +1,6 @@
 -- Cleaned appointments: tenant NULL -> 0, Unix seconds kept and also given as UTC TIMESTAMPs.
--- Rows without a customer, a start or a creation time cannot be placed in any segment and are left out.
+-- Rows without an id, a customer or a start cannot be placed in any segment and are left out (counted by
+-- check_appointment_times.sql). A NULL created_at is kept: only recent_bookers and cancelled_or_rejected read it.
 -- Stored in (tenant, customer) order so that one tenant's scans skip the other tenants' row groups.
 INSERT INTO appointments
 SELECT
@@ -20,5 +21,5 @@ SELECT
     a.paid_amount                                   AS paid_amount,
     a.payment_status                                AS payment_status
 FROM raw_appointments AS a
-WHERE a.id IS NOT NULL AND a.customer_id IS NOT NULL AND a.starts_at IS NOT NULL AND a.created_at IS NOT NULL
+WHERE a.id IS NOT NULL AND a.customer_id IS NOT NULL AND a.starts_at IS NOT NULL
 ORDER BY coalesce(a.tenant_id, 0), a.customer_id, a.id

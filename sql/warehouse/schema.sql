@@ -27,12 +27,12 @@ CREATE TABLE IF NOT EXISTS appointments (
     status           VARCHAR NOT NULL,   -- open set of slugs: pending, approved, canceled, rejected, custom...
     starts_at        BIGINT NOT NULL,    -- Unix seconds
     ends_at          BIGINT,
-    created_at       BIGINT NOT NULL,    -- Unix seconds
+    created_at       BIGINT,             -- Unix seconds; NULL when Booknetic has none
     starts_ts        TIMESTAMP NOT NULL,
     ends_ts          TIMESTAMP,
-    created_ts       TIMESTAMP NOT NULL,
+    created_ts       TIMESTAMP,
     client_timezone  VARCHAR NOT NULL,   -- '' when unknown
-    paid_amount      DECIMAL(12, 2),
+    paid_amount      DECIMAL(18, 4),
     payment_status   VARCHAR
 );
 
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS services (
     tenant_id    INTEGER NOT NULL,
     service_id   INTEGER NOT NULL,
     name         VARCHAR NOT NULL,
-    price        DECIMAL(12, 2),
+    price        DECIMAL(18, 4),
     duration     INTEGER,               -- minutes
     category_id  INTEGER,
     is_active    BOOLEAN

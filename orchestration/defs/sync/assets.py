@@ -72,7 +72,8 @@ def booknetic_raw(context: dg.AssetExecutionContext, config: SyncConfig, home: H
     finally:
         source.close()
     return dg.MaterializeResult(
-        metadata={"source": source.description, "rows": sum(rows.values()), **{f"rows/{t}": n for t, n in rows.items()}}
+        metadata={"source": source.description, "rows": sum(rows.values()), **{f"rows/{t}": n for t, n in rows.items()},
+                  "rejected_values": source.rejects.total}
     )
 
 

@@ -4,7 +4,13 @@ import dagster as dg
 
 from orchestration.defs.resources import HomeResource
 from orchestration.warehouse.phones import INVALID_PHONE
-from orchestration.warehouse.quality import duplicate_phones, orphan_appointments, phone_status_counts
+from orchestration.warehouse.quality import (
+    appointment_times,
+    duplicate_phones,
+    orphan_appointments,
+    phone_status_counts,
+    source_rejects,
+)
 
 # A check fails (passed=False, severity WARN) above these shares.
 MAX_INVALID_PHONE_SHARE = 0.05
@@ -64,5 +70,39 @@ def orphan_appointment_share(home: HomeResource) -> dg.AssetCheckResult:
             "share": round(orphans.share, 4),
             "threshold": MAX_ORPHAN_APPOINTMENT_SHARE,
             "sample_tenant_appointments": orphans.sample,
+        },
+    )
+
+
+@dg.asset_check(asset="booknetic_raw", description="Every source value fits its column: a value that does not "
+                "(a price that is not a number, a CSV row with too many fields) is read as NULL, counted here, and "
+                "the rest of the sync goes on.")
+def source_values_readable(home: HomeResource) -> dg.AssetCheckResult:
+    with home.warehouse().reader() as con:
+        rejects = source_rejects(con)
+    return dg.AssetCheckResult(
+        passed=rejects.total == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rejected_values": rejects.total,
+            "rejected_per_column": rejects.by_column,
+            "sample_rows": rejects.samples,
+        },
+    )
+
+
+@dg.asset_check(asset="appointments", description="Every source appointment has an id, a customer and a start "
+                "(else it is left out); those without a booking time (created_at) are kept and counted.")
+def appointment_times_complete(home: HomeResource) -> dg.AssetCheckResult:
+    with home.warehouse().reader() as con:
+        times = appointment_times(con)
+    return dg.AssetCheckResult(
+        passed=times.left_out.affected == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "appointments": times.appointments,
+            "without_created_at": times.without_created_at,
+            "left_out": times.left_out.affected,
+            "sample_left_out_tenant_appointments": times.left_out.sample,
         },
     )

@@ -7,7 +7,8 @@ from orchestration.defs.sync.assets import booknetic_raw, warehouse_cleaned
 from orchestration.defs.sync.schedules import audience_refresh_schedule, sync_job
 
 SYNC_ASSETS = [booknetic_raw, warehouse_cleaned]
-SYNC_CHECKS = [checks.invalid_phone_share, checks.duplicate_phone_numbers, checks.orphan_appointment_share]
+SYNC_CHECKS = [checks.invalid_phone_share, checks.duplicate_phone_numbers, checks.orphan_appointment_share,
+               checks.source_values_readable, checks.appointment_times_complete]
 
 defs = dg.Definitions(
     assets=SYNC_ASSETS,
