@@ -8,7 +8,13 @@ import json
 import dagster as dg
 
 from orchestration.defs.resources import HomeResource
-from orchestration.defs.sending.instance import CAMPAIGN_TAG, GENERATION_TAG, TENANT_TAG
+from orchestration.defs.sending.instance import (
+    CAMPAIGN_TAG,
+    GENERATION_TAG,
+    LAUNCHED_BY_TAG,
+    REASON_TAG,
+    TENANT_TAG,
+)
 from orchestration.defs.sending.jobs import send_campaign_job
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
@@ -29,7 +35,8 @@ def send_run_request(tenant_id: int, campaign_id: int, generation: int, previous
     return dg.RunRequest(
         run_key=f"campaign-{campaign_id}-g{generation}-r{previous_runs}",
         run_config={"ops": {"send_campaign": {"config": {"tenant_id": tenant_id, "campaign_id": campaign_id}}}},
-        tags={CAMPAIGN_TAG: str(campaign_id), TENANT_TAG: str(tenant_id), GENERATION_TAG: str(generation)},
+        tags={CAMPAIGN_TAG: str(campaign_id), TENANT_TAG: str(tenant_id), GENERATION_TAG: str(generation),
+              LAUNCHED_BY_TAG: "send_queue_sensor", REASON_TAG: "queue"},
     )
 
 
