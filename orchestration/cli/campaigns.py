@@ -4,6 +4,7 @@ and the delivery-log export."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
 import click
@@ -15,6 +16,7 @@ from orchestration.audiences import AudienceQuery
 from orchestration.cli import home_of, main
 from orchestration.cli.audiences import audience_options
 from orchestration.config import Home
+from orchestration.defs.launch import cli_actor, launch_send_run, record_test_send, run_send_job_here
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sender import (
@@ -39,6 +41,7 @@ from orchestration.warehouse import Warehouse
 
 _tenant = click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
 _json = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+PROGRESS_EVERY_S = 0.5
 
 
 def _campaign_line(campaign: Campaign) -> str:
@@ -85,14 +88,18 @@ def create_command(
 @campaign_group.command("launch")
 @click.argument("campaign_id", type=int)
 @_tenant
+@click.option("--queue-only", is_flag=True,
+              help="Only freeze and queue it: the Dagster sensor or `campaign run` sends it later.")  # fmt: skip
 @_json
 @click.pass_context
-def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
-    """Freeze the audience with rendered messages and queue the campaign for sending."""
+def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, queue_only: bool, as_json: bool) -> None:
+    """Freeze the audience with rendered messages and start its send run (a Dagster run) at once."""
     home = home_of(ctx)
     campaign = launch(Ledger(home.ledger), Warehouse(home.warehouse), tenant_id, campaign_id)
+    run_id = None if queue_only else launch_send_run(home, tenant_id, campaign_id, "launch", cli_actor())
     if not as_json:
-        click.echo(f"Campaign {campaign_id}: {campaign.recipient_count} recipients frozen; queued for sending.")
+        sending = f"sending in Dagster run {run_id}" if run_id else "queued for sending"
+        click.echo(f"Campaign {campaign_id}: {campaign.recipient_count} recipients frozen; {sending}.")
         return
     _echo_campaign(campaign, as_json)
 
@@ -104,11 +111,15 @@ def _lifecycle_command(name: str, action, help_text: str) -> None:
     @_json
     @click.pass_context
     def command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
-        _echo_campaign(action(Ledger(home_of(ctx).ledger), tenant_id, campaign_id), as_json)
+        home = home_of(ctx)
+        campaign = action(Ledger(home.ledger), tenant_id, campaign_id)
+        if action is resume:  # a resumed campaign is sent at once, in a Dagster run
+            launch_send_run(home, tenant_id, campaign_id, "resume", cli_actor())
+        _echo_campaign(campaign, as_json)
 
 
 _lifecycle_command("pause", pause, "Stop sending after the chunk in flight (resume picks up where it stopped).")
-_lifecycle_command("resume", resume, "Re-queue a paused campaign.")
+_lifecycle_command("resume", resume, "Re-queue a paused campaign and start its send run.")
 _lifecycle_command("cancel", cancel, "Stop a campaign for good; its unsent recipients are skipped.")
 
 
@@ -129,19 +140,31 @@ def run_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: b
         raise UserError(f"Campaign {campaign_id} is being sent by another run right now.")
 
 
-def _run_with_progress(home: Home, tenant_id: int, campaign_id: int, show: bool) -> RunSummary:
+def _run_with_progress(home: Home, tenant_id: int, campaign_id: int, show: bool, reason: str = "run") -> RunSummary:
+    """Runs the send job in the foreground (a run in the home's Dagster instance) with a progress bar."""
     ledger = Ledger(home.ledger)
     before = status(ledger, tenant_id, campaign_id)
     total = before.campaign.recipient_count
-    done_before = total - before.counts["pending"] - before.counts["sending"]
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["summary"] = run_send_job_here(home, tenant_id, campaign_id, reason, cli_actor())[1]
+        except BaseException as exc:  # re-raised below, in the command's thread
+            outcome["error"] = exc
+
     with Progress(*columns, console=Console(stderr=True), disable=not show, transient=False) as bar:
-        task = bar.add_task(f"campaign {campaign_id}", total=total, completed=done_before)
-
-        def advance(summary: RunSummary) -> None:
-            bar.update(task, completed=done_before + summary.sent + summary.failed + summary.skipped)
-
-        return run_campaign(home, tenant_id, campaign_id, on_chunk=advance)
+        task = bar.add_task(f"campaign {campaign_id}", total=total)
+        worker = threading.Thread(target=work, name=f"send-run-{campaign_id}", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            counts = status(ledger, tenant_id, campaign_id).counts
+            bar.update(task, completed=total - counts["pending"] - counts["sending"])
+            worker.join(PROGRESS_EVERY_S)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["summary"]
 
 
 def _summary_line(summary: RunSummary) -> str:
@@ -204,6 +227,7 @@ def send_test_command(ctx: click.Context, tenant_id: int, to: str, template: str
     ledger = Ledger(home.ledger)
     campaign = send_test(ledger, Warehouse(home.warehouse), tenant_id, to, template)
     summary = run_campaign(home, tenant_id, campaign.campaign_id, max_wait_s=0)
+    record_test_send(home, tenant_id, campaign.campaign_id, cli_actor())
     _report_send(summary, as_json)
 
 
@@ -230,7 +254,8 @@ def send_manual_command(
     if queue_only:
         _echo_campaign(campaign, as_json)
         return
-    _report_send(_run_with_progress(home, tenant_id, campaign.campaign_id, show=not as_json), as_json)
+    _report_send(_run_with_progress(home, tenant_id, campaign.campaign_id, show=not as_json, reason="manual"),
+                 as_json)
 
 
 def _report_send(summary: RunSummary, as_json: bool) -> None:

@@ -38,7 +38,7 @@ from orchestration.defs.sending.instance import (
     TENANT_TAG,
     write_instance_config,
 )
-from orchestration.defs.sending.sensors import IN_PROGRESS
+from orchestration.defs.sending.sensors import live_run
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sender import Campaign, RunSummary, get_campaign
@@ -102,27 +102,21 @@ def _send_job() -> dg.JobDefinition:
     return defs.resolve_job_def(JOB_NAME)
 
 
-def active_run(instance: dg.DagsterInstance, campaign: Campaign) -> dg.DagsterRun | None:
-    """The campaign's run in progress for its current generation, if any."""
-    tags = {CAMPAIGN_TAG: str(campaign.campaign_id), GENERATION_TAG: str(campaign.generation)}
-    runs = instance.get_runs(dg.RunsFilter(tags=tags, statuses=IN_PROGRESS), limit=1)
-    return runs[0] if runs else None
-
-
 def launch_send_run(
     home: Home, tenant_id: int, campaign_id: int, reason: str | None = None, actor: str | None = None
 ) -> str:
     """Starts a send run for the campaign now, in its own process, recorded in the home's Dagster instance; returns
     its run id (the run already in progress, when there is one). `reason` (launch, resume, manual, resend) is
     inferred from the campaign when None; `actor` says who asked (a CLI user, "console")."""
-    campaign = get_campaign(Ledger(home.ledger), tenant_id, campaign_id)
+    ledger = Ledger(home.ledger)
+    campaign = get_campaign(ledger, tenant_id, campaign_id)
     if campaign.state not in ("queued", "sending"):
         raise UserError(f"Campaign {campaign_id} is {campaign.state}: there is nothing to send.")
     with home_instance(home) as instance:
         ensure_partition(instance, tenant_id, campaign_id)
-        running = active_run(instance, campaign)
-        if running is not None:
-            return running.run_id
+        running = live_run(instance, ledger, tenant_id, campaign_id)
+        if running is not None and running.tags.get(GENERATION_TAG) == str(campaign.generation):
+            return running.run_id  # an older generation's run is stopping: the new one takes over when it has
         recon_job = _code_location().get_reconstructable_job(JOB_NAME)
         run = instance.create_run_for_job(
             _send_job(),
