@@ -4,6 +4,7 @@ turns bad input into one message, and keeps every tenant to itself."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from orchestration.source.synthetic import as_of_default, generate, write_snapsh
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio, twilio_summary
 from orchestration.warehouse import Warehouse
 from orchestration.warehouse.sync import sync
+from tests.sending import stop_send_runs
 
 APP = Path(__file__).resolve().parents[1] / "console" / "app.py"
 PAGES = ("audience", "compose", "send", "campaigns", "logs", "suppression", "settings")
@@ -69,9 +71,10 @@ def demo(demo_template, tmp_path, monkeypatch) -> Home:
 
 
 @pytest.fixture
-def sending(demo, simulator) -> Home:
+def sending(demo, simulator) -> Iterator[Home]:
     point_tenants_at(demo, simulator.base_url)
-    return demo
+    yield demo
+    stop_send_runs(demo)  # a launch or resume started a Dagster run process: end it with the test
 
 
 def open_page(page: str, tenant: int = 1, **state) -> AppTest:
