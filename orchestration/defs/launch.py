@@ -8,7 +8,8 @@ created in the instance from the code location's job (its snapshot and code orig
 starting, and started in a new session with `dagster api execute_run`, the command a code server runs for each run.
 It runs outside the caller, with or without a daemon or webserver. One run per campaign: a launch whose campaign
 already has a run in progress for its current generation returns that run; the queue sensor skips a campaign
-with a run in progress; and the engine's hold on the campaign makes a second run stop as `busy`, sending nothing.
+with a run in progress (`sensors.live_run`, which also fails a started run whose process died); and the engine's
+hold on the campaign makes a second run stop as `busy`, sending nothing.
 """
 
 from __future__ import annotations
