@@ -16,7 +16,6 @@ from orchestration.audiences import AudienceQuery
 from orchestration.cli import home_of, main
 from orchestration.cli.audiences import audience_options
 from orchestration.config import Home
-from orchestration.defs.launch import cli_actor, launch_send_run, record_test_send, run_send_job_here
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sender import (
@@ -94,6 +93,8 @@ def create_command(
 @click.pass_context
 def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, queue_only: bool, as_json: bool) -> None:
     """Freeze the audience with rendered messages and start its send run (a Dagster run) at once."""
+    from orchestration.defs.launch import cli_actor, launch_send_run  # Dagster: only for commands that send
+
     home = home_of(ctx)
     campaign = launch(Ledger(home.ledger), Warehouse(home.warehouse), tenant_id, campaign_id)
     run_id = None if queue_only else launch_send_run(home, tenant_id, campaign_id, "launch", cli_actor())
@@ -114,6 +115,8 @@ def _lifecycle_command(name: str, action, help_text: str) -> None:
         home = home_of(ctx)
         campaign = action(Ledger(home.ledger), tenant_id, campaign_id)
         if action is resume:  # a resumed campaign is sent at once, in a Dagster run
+            from orchestration.defs.launch import cli_actor, launch_send_run
+
             launch_send_run(home, tenant_id, campaign_id, "resume", cli_actor())
         _echo_campaign(campaign, as_json)
 
@@ -142,6 +145,8 @@ def run_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: b
 
 def _run_with_progress(home: Home, tenant_id: int, campaign_id: int, show: bool, reason: str = "run") -> RunSummary:
     """Runs the send job in the foreground (a run in the home's Dagster instance) with a progress bar."""
+    from orchestration.defs.launch import cli_actor, run_send_job_here
+
     ledger = Ledger(home.ledger)
     before = status(ledger, tenant_id, campaign_id)
     total = before.campaign.recipient_count
@@ -227,6 +232,8 @@ def send_test_command(ctx: click.Context, tenant_id: int, to: str, template: str
     ledger = Ledger(home.ledger)
     campaign = send_test(ledger, Warehouse(home.warehouse), tenant_id, to, template)
     summary = run_campaign(home, tenant_id, campaign.campaign_id, max_wait_s=0)
+    from orchestration.defs.launch import cli_actor, record_test_send
+
     record_test_send(home, tenant_id, campaign.campaign_id, cli_actor())
     _report_send(summary, as_json)
 
