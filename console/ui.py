@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -313,25 +312,22 @@ def company(tenant: int) -> dict:
     return attempt("reading the company details", lambda: _company(str(home().warehouse), tenant)) or {}
 
 
-def _run_in_background(home_: Home, tenant: int, campaign_id: int) -> None:
-    from orchestration.sender.runner import run_campaign
+def start_sending(tenant: int, campaign_id: int, actor: str | None = None) -> str:
+    """Launch a send run of the queued campaign now: a run of the send job in the home's Dagster instance, in its own
+    process (not the console's); returns its run id. Launch, resume and manual sends all come through here."""
+    from orchestration.defs.launch import launch_send_run
+
+    return launch_send_run(home(), tenant, campaign_id, actor=actor)
+
+
+def record_test_send(tenant: int, campaign_id: int, actor: str | None = None) -> None:
+    """Record a test send (sent by the console itself, for speed) on its campaign's partition in Dagster."""
+    from orchestration.defs.launch import record_test_send as record
 
     try:
-        summary = run_campaign(home_, tenant, campaign_id)
-        log.info("console: campaign %s of tenant %s stopped: %s", campaign_id, tenant, summary.stopped)
-    except UserError as exc:
-        log.warning("console: campaign %s of tenant %s could not send: %s", campaign_id, tenant, exc)
-    except Exception:  # noqa: BLE001 - a background thread has nobody else to tell
-        log.exception("console: campaign %s of tenant %s: send run failed", campaign_id, tenant)
-
-
-def start_sending(tenant: int, campaign_id: int) -> None:
-    """Work a queued campaign now, in a background thread of the console's server (the same engine the
-    Dagster sensor runs; the engine's runner lease keeps it to one run per campaign)."""
-    threading.Thread(
-        target=_run_in_background, args=(home(), tenant, campaign_id),
-        name=f"send-campaign-{campaign_id}", daemon=True,
-    ).start()
+        record(home(), tenant, campaign_id, actor=actor)
+    except Exception:  # noqa: BLE001 - the message went out; a missing audit event must not hide that
+        log.exception("console: test send of campaign %s (tenant %s) not recorded in Dagster", campaign_id, tenant)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Counting SMS segments for every recipient…")

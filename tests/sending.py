@@ -40,6 +40,28 @@ def manual(ledger: Ledger, phones: list[str], tenant_id: int = 1, settings: Camp
     return send_manual(ledger, tenant_id, people, TEMPLATE, settings=settings).campaign_id
 
 
+def stop_send_runs(home: Home, timeout: float = 60) -> None:
+    """Cancels the home's unfinished campaigns and waits for their Dagster runs to end, so that no run process a
+    test started outlives it."""
+    import dagster as dg
+
+    from orchestration.sender import cancel, list_campaigns
+
+    ledger = Ledger(home.ledger)
+    with ledger.read() as con:
+        tenants = [row[0] for row in con.execute("SELECT DISTINCT tenant_id FROM campaigns")]
+    for tenant_id in tenants:
+        for campaign in list_campaigns(ledger, tenant_id):
+            if campaign.state in ("queued", "sending", "paused"):
+                cancel(ledger, tenant_id, campaign.campaign_id)
+    if not (home.dagster_home / "dagster.yaml").is_file():
+        return
+    deadline = time.monotonic() + timeout
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        while any(not run.is_finished for run in instance.get_runs()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
 def small_warehouse(home: Home, count: int = 12, tenants: tuple[int, ...] = (1,)) -> Warehouse:
     """`count` customers per tenant (ids from 100, deliverable phones), each with one appointment."""
     customers, appointments = [], []

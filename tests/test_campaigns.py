@@ -164,7 +164,7 @@ def test_cli_creates_launches_and_reports_a_campaign(home):
                        "--template", TEMPLATE, "--max-attempts", "2", "--rate", "5", "--json")  # fmt: skip
     campaign_id = json.loads(output)["campaign_id"]
 
-    launched, _ = cli("campaign", "launch", str(campaign_id), "--tenant", "1")
+    launched, _ = cli("campaign", "launch", str(campaign_id), "--tenant", "1", "--queue-only")
     _, report = cli("campaign", "status", str(campaign_id), "--tenant", "1", "--json")
 
     document = json.loads(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from orchestration.source.synthetic import as_of_default, generate, write_snapsh
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio, twilio_summary
 from orchestration.warehouse import Warehouse
 from orchestration.warehouse.sync import sync
-from tests.sending import numbers
+from tests.sending import numbers, stop_send_runs
 from tests.signed_in import sign_in_as
 
 APP = Path(__file__).resolve().parents[1] / "console" / "app.py"
@@ -73,9 +74,10 @@ def demo(demo_template, tmp_path, monkeypatch) -> Home:
 
 
 @pytest.fixture
-def sending(demo, simulator) -> Home:
+def sending(demo, simulator) -> Iterator[Home]:
     point_tenants_at(demo, simulator.base_url)
-    return demo
+    yield demo
+    stop_send_runs(demo)  # a launch or resume started a Dagster run process: end it with the test
 
 
 def open_page(page: str, tenant: int = 1, **state) -> AppTest:

@@ -11,11 +11,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
 from orchestration.audiences import AudienceQuery, preview
 from orchestration.cli import main
+from orchestration.defs.launch import home_instance
 from orchestration.ledger import Ledger
 from orchestration.sender import campaigns
 from orchestration.warehouse import Warehouse
@@ -126,6 +128,11 @@ def test_an_analyst_previews_a_segment_and_sends_a_test_in_a_real_browser(consol
             browser.close()
 
     [campaign] = campaigns.list_campaigns(Ledger(home.ledger), 1)
+    with home_instance(home) as instance:  # the test send is on its campaign's partition in Dagster
+        [recorded] = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("campaign"), asset_partitions=[f"t1-c{campaign.campaign_id}"]),
+            limit=5).records  # fmt: skip
+    assert recorded.asset_materialization.metadata["reason"].value == "test"
     exported = tmp_path / "cli.csv"
     result = CliRunner().invoke(main, ["logs", "export", str(campaign.campaign_id), "--tenant", "1",
                                        "--out", str(exported)])

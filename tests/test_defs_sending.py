@@ -98,15 +98,17 @@ def test_send_job_sends_the_campaign_and_reports_counts_as_metadata(home, simula
     assert DEMO_AUTH_TOKEN not in json.dumps({k: str(v) for k, v in values.items()})
 
 
-def test_send_job_records_an_observation_of_the_campaign(home, simulator):
+def test_send_job_materializes_the_campaigns_partition_with_its_totals(home, simulator):
     ledger = with_twilio(home)
     campaign_id = manual(ledger, numbers(2))
     with dg.instance_for_test() as instance:
         result = run_job(instance, home, campaign_id)
+        partitions = instance.get_dynamic_partitions("campaigns")
 
-    observations = result.asset_observations_for_node("send_campaign")
-    assert [o.asset_key.path[-1] for o in observations] == [f"campaign_{campaign_id}"]
-    assert observations[0].metadata["sent"].value == 2
+    [materialization] = result.asset_materializations_for_node("send_campaign")
+    assert (materialization.asset_key, materialization.partition) == (dg.AssetKey("campaign"), f"t1-c{campaign_id}")
+    assert materialization.metadata["sent"].value == 2 and materialization.metadata["stopped"].value == "completed"
+    assert partitions == [f"t1-c{campaign_id}"]
 
 
 def test_send_job_without_credentials_pauses_the_campaign_and_fails_without_retrying(home):

@@ -41,6 +41,7 @@ def test_send(tenant: int, body: str) -> None:
         campaign = send_test(ui.ledger(), ui.warehouse(), tenant, to, body, query)
         with st.spinner("Sending…"):
             summary = run_campaign(ui.home(), tenant, campaign.campaign_id, max_wait_s=0)
+        ui.record_test_send(tenant, campaign.campaign_id)
         row = delivery_log(ui.ledger(), tenant, campaign.campaign_id).iloc[0]
         if summary.sent:
             st.success(f"Test message sent to {row['phone_e164']} (message {row['message_sid']}).",
@@ -170,8 +171,8 @@ def confirm(who: str, segments: int, on_confirm, key: str) -> None:
 
 
 def launched(tenant: int, campaign: campaigns.Campaign, when: str) -> None:
+    ui.start_sending(tenant, campaign.campaign_id)  # queued or now: a Dagster run starts at once either way
     if when == "now":
-        ui.start_sending(tenant, campaign.campaign_id)
         st.success(f"“{campaign.name}” is sending to {ui.number(campaign.recipient_count)} recipients.",
                    icon=":material/rocket_launch:")
     else:

@@ -4,6 +4,7 @@ and the delivery-log export."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
 import click
@@ -45,6 +46,7 @@ from orchestration.warehouse import Warehouse
 
 _tenant = click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
 _json = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+PROGRESS_EVERY_S = 0.5
 
 
 def _campaign_line(campaign: Campaign) -> str:
@@ -92,14 +94,20 @@ def create_command(
 @campaign_group.command("launch")
 @click.argument("campaign_id", type=int)
 @_tenant
+@click.option("--queue-only", is_flag=True,
+              help="Only freeze and queue it: the Dagster sensor or `campaign run` sends it later.")  # fmt: skip
 @_json
 @click.pass_context
-def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
-    """Freeze the audience with rendered messages and queue the campaign for sending."""
+def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, queue_only: bool, as_json: bool) -> None:
+    """Freeze the audience with rendered messages and start its send run (a Dagster run) at once."""
+    from orchestration.defs.launch import launch_send_run  # Dagster: only for commands that send
+
     home = home_of(ctx)
     campaign = launch(Ledger(home.ledger), Warehouse(home.warehouse), tenant_id, campaign_id)
+    run_id = None if queue_only else launch_send_run(home, tenant_id, campaign_id, "launch")
     if not as_json:
-        click.echo(f"Campaign {campaign_id}: {campaign.recipient_count} recipients frozen; queued for sending.")
+        sending = f"sending in Dagster run {run_id}" if run_id else "queued for sending"
+        click.echo(f"Campaign {campaign_id}: {campaign.recipient_count} recipients frozen; {sending}.")
         return
     _echo_campaign(campaign, as_json)
 
@@ -115,25 +123,33 @@ _ONLY_HELP = "; ".join(f"{name}: {meaning}" for name, meaning in RESEND_OUTCOMES
 @click.option("--template", default=None,
               help="A new text (customer name/phone and company shortcodes); default: each one's message again.")
 @click.option("--name", default=None, help="The new campaign's name (default: the origin's name + ' (resend)').")
+@click.option("--queue-only", is_flag=True,
+              help="Only queue it: the Dagster sensor or `campaign run` sends it later.")  # fmt: skip
 @_json
 @click.pass_context
 def resend_command(
     ctx: click.Context, campaign_id: int, tenant_id: int, only: str, template: str | None, name: str | None,
-    as_json: bool,
+    queue_only: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    """Queue a new campaign to the recipients of CAMPAIGN_ID that did not get it, minus anyone suppressed since
-    and numbers that cannot receive SMS."""
+    """A new campaign to the recipients of CAMPAIGN_ID that did not get it, minus anyone suppressed since and numbers
+    that cannot receive SMS, sent at once in a Dagster run."""
     home = home_of(ctx)
     outcomes = resend_outcomes(only)
     warehouse = Warehouse(home.warehouse)
     company = company_details(warehouse, tenant_id) if template is not None and warehouse.exists else {}
     campaign = resend(Ledger(home.ledger), tenant_id, campaign_id, outcomes, template, name, company)
+    run_id = None
+    if not queue_only:
+        from orchestration.defs.launch import launch_send_run  # Dagster: only for commands that send
+
+        run_id = launch_send_run(home, tenant_id, campaign.campaign_id, "resend")
     if as_json:
         _echo_campaign(campaign, as_json)
         return
     left = ", ".join(f"{n} {why}" for why, n in campaign.excluded.items())
+    sending = f"sending in Dagster run {run_id}" if run_id else "queued for sending"
     click.echo(f"Campaign {campaign.campaign_id} '{campaign.name}': {campaign.recipient_count} recipients of "
-               f"campaign {campaign_id} queued for sending" + (f" ({left} left out)." if left else "."))
+               f"campaign {campaign_id}; {sending}" + (f" ({left} left out)." if left else "."))
 
 
 def _lifecycle_command(name: str, action, help_text: str) -> None:
@@ -143,11 +159,17 @@ def _lifecycle_command(name: str, action, help_text: str) -> None:
     @_json
     @click.pass_context
     def command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
-        _echo_campaign(action(Ledger(home_of(ctx).ledger), tenant_id, campaign_id), as_json)
+        home = home_of(ctx)
+        campaign = action(Ledger(home.ledger), tenant_id, campaign_id)
+        if action is resume:  # a resumed campaign is sent at once, in a Dagster run
+            from orchestration.defs.launch import launch_send_run
+
+            launch_send_run(home, tenant_id, campaign_id, "resume")
+        _echo_campaign(campaign, as_json)
 
 
 _lifecycle_command("pause", pause, "Stop sending after the chunk in flight (resume picks up where it stopped).")
-_lifecycle_command("resume", resume, "Re-queue a paused campaign.")
+_lifecycle_command("resume", resume, "Re-queue a paused campaign and start its send run.")
 _lifecycle_command("cancel", cancel, "Stop a campaign for good; its unsent recipients are skipped.")
 
 
@@ -168,19 +190,33 @@ def run_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: b
         raise UserError(f"Campaign {campaign_id} is being sent by another run right now.")
 
 
-def _run_with_progress(home: Home, tenant_id: int, campaign_id: int, show: bool) -> RunSummary:
+def _run_with_progress(home: Home, tenant_id: int, campaign_id: int, show: bool, reason: str = "run") -> RunSummary:
+    """Runs the send job in the foreground (a run in the home's Dagster instance) with a progress bar."""
+    from orchestration.defs.launch import run_send_job_here
+
     ledger = Ledger(home.ledger)
     before = status(ledger, tenant_id, campaign_id)
     total = before.campaign.recipient_count
-    done_before = total - before.counts["pending"] - before.counts["sending"]
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["summary"] = run_send_job_here(home, tenant_id, campaign_id, reason)[1]
+        except BaseException as exc:  # re-raised below, in the command's thread
+            outcome["error"] = exc
+
     with Progress(*columns, console=Console(stderr=True), disable=not show, transient=False) as bar:
-        task = bar.add_task(f"campaign {campaign_id}", total=total, completed=done_before)
-
-        def advance(summary: RunSummary) -> None:
-            bar.update(task, completed=done_before + summary.sent + summary.failed + summary.skipped)
-
-        return run_campaign(home, tenant_id, campaign_id, on_chunk=advance)
+        task = bar.add_task(f"campaign {campaign_id}", total=total)
+        worker = threading.Thread(target=work, name=f"send-run-{campaign_id}", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            counts = status(ledger, tenant_id, campaign_id).counts
+            bar.update(task, completed=total - counts["pending"] - counts["sending"])
+            worker.join(PROGRESS_EVERY_S)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["summary"]
 
 
 def _summary_line(summary: RunSummary) -> str:
@@ -251,6 +287,9 @@ def send_test_command(ctx: click.Context, tenant_id: int, to: str, template: str
     ledger = Ledger(home.ledger)
     campaign = send_test(ledger, Warehouse(home.warehouse), tenant_id, to, template)
     summary = run_campaign(home, tenant_id, campaign.campaign_id, max_wait_s=0)
+    from orchestration.defs.launch import record_test_send
+
+    record_test_send(home, tenant_id, campaign.campaign_id)
     _report_send(summary, as_json)
 
 
@@ -277,7 +316,8 @@ def send_manual_command(
     if queue_only:
         _echo_campaign(campaign, as_json)
         return
-    _report_send(_run_with_progress(home, tenant_id, campaign.campaign_id, show=not as_json), as_json)
+    _report_send(_run_with_progress(home, tenant_id, campaign.campaign_id, show=not as_json, reason="manual"),
+                 as_json)
 
 
 def _report_send(summary: RunSummary, as_json: bool) -> None:

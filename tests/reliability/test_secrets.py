@@ -99,13 +99,13 @@ def test_no_auth_token_is_written_or_printed_in_clear_anywhere(home, tmp_path, m
         created = json.loads(cli("campaign", "create", "--tenant", "1", "--name", "Secrets", "--segment",
                                  "first_time", "--template", "Hi {customer_first_name}", "--rate", "0", "--json"))
         campaign = str(created["campaign_id"])
-        cli("campaign", "launch", campaign, "--tenant", "1")
+        cli("campaign", "launch", campaign, "--tenant", "1", "--queue-only")
         cli("campaign", "run", campaign, "--tenant", "1")
         cli("send-test", "--tenant", "1", "--to", "+14155552671", "--template", "Test {customer_name}")
         cli("send-test", "--tenant", "2", "--to", "+14155552671", "--template", "Test {customer_name}")
         second = json.loads(cli("campaign", "create", "--tenant", "1", "--name", "Via Dagster", "--segment",
                                 "all_customers", "--template", "Hello", "--rate", "0", "--json"))["campaign_id"]
-        cli("campaign", "launch", str(second), "--tenant", "1")
+        cli("campaign", "launch", str(second), "--tenant", "1", "--queue-only")
         job = subprocess.run([sys.executable, "-c", SEND_JOB, str(home.root), "1", str(second)], env=env, cwd=ROOT,
                              capture_output=True, text=True, timeout=300)  # fmt: skip
         outputs.append(("dagster send job", job.stdout + job.stderr))

@@ -11,6 +11,9 @@ from orchestration.config import Home
 CAMPAIGN_TAG = "bkntc/campaign"
 TENANT_TAG = "bkntc/tenant"
 GENERATION_TAG = "bkntc/generation"
+STOPPED_TAG = "bkntc/stopped"  # why the run ended: completed, paused, cancelled, waiting, lost, busy, failed
+LAUNCHED_BY_TAG = "bkntc/launched_by"  # who asked for the run: a CLI user, "console", "send_queue_sensor"
+REASON_TAG = "bkntc/reason"  # what asked for it: launch, resume, manual, resend, run, retry
 
 
 def instance_settings() -> dict:

@@ -4,15 +4,22 @@ Each tenant and each campaign is handled on its own: one that cannot be read or 
 and every other campaign still gets its run in the same tick."""
 
 import json
+import time
 
 import dagster as dg
 
 from orchestration.defs.resources import HomeResource
-from orchestration.defs.sending.instance import CAMPAIGN_TAG, GENERATION_TAG, TENANT_TAG
+from orchestration.defs.sending.instance import (
+    CAMPAIGN_TAG,
+    GENERATION_TAG,
+    LAUNCHED_BY_TAG,
+    REASON_TAG,
+    TENANT_TAG,
+)
 from orchestration.defs.sending.jobs import send_campaign_job
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
-from orchestration.sender import pause, tenant_campaigns_needing_run, tenant_ids
+from orchestration.sender import get_campaign, pause, tenant_campaigns_needing_run, tenant_ids
 
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -22,6 +29,26 @@ IN_PROGRESS = [
     dg.DagsterRunStatus.CANCELING,
 ]
 MAX_FAILED_RUNS = 3  # failed runs of one generation before the campaign is paused for a person to look
+STARTUP_GRACE_S = 120.0  # a run process may take this long to start and take hold of its campaign
+
+
+def live_run(instance: dg.DagsterInstance, ledger: Ledger, tenant_id: int, campaign_id: int) -> dg.DagsterRun | None:
+    """The campaign's send run in progress, newest first. A started run that has held no hold on the campaign for
+    STARTUP_GRACE_S is a dead process (a killed `campaign run`, a lost machine): it is marked failed and ignored, so
+    it cannot block the campaign's next run for ever. Queued runs wait for the daemon and are never marked."""
+    records = instance.get_run_records(dg.RunsFilter(tags={CAMPAIGN_TAG: str(campaign_id)}, statuses=IN_PROGRESS))
+    if not records:
+        return None
+    now = time.time()
+    held = (get_campaign(ledger, tenant_id, campaign_id).runner_lease_until or 0) > now
+    for record in records:
+        run = record.dagster_run
+        young = now - record.create_timestamp.timestamp() < STARTUP_GRACE_S
+        if held or young or run.status == dg.DagsterRunStatus.QUEUED:
+            return run
+        instance.report_run_failed(run, "Its process is gone: it has held no hold on the campaign since "
+                                        f"{STARTUP_GRACE_S:.0f} s after it was created.")  # fmt: skip
+    return None
 
 
 def send_run_request(tenant_id: int, campaign_id: int, generation: int, previous_runs: int) -> dg.RunRequest:
@@ -29,7 +56,8 @@ def send_run_request(tenant_id: int, campaign_id: int, generation: int, previous
     return dg.RunRequest(
         run_key=f"campaign-{campaign_id}-g{generation}-r{previous_runs}",
         run_config={"ops": {"send_campaign": {"config": {"tenant_id": tenant_id, "campaign_id": campaign_id}}}},
-        tags={CAMPAIGN_TAG: str(campaign_id), TENANT_TAG: str(tenant_id), GENERATION_TAG: str(generation)},
+        tags={CAMPAIGN_TAG: str(campaign_id), TENANT_TAG: str(tenant_id), GENERATION_TAG: str(generation),
+              LAUNCHED_BY_TAG: "send_queue_sensor", REASON_TAG: "queue"},
     )
 
 
@@ -39,7 +67,7 @@ def next_run_request(
     """The campaign's next run; None while a run of it is in progress, or once too many runs of its generation
     failed (then it is paused for a person, who resumes it into a new generation)."""
     tags = {CAMPAIGN_TAG: str(campaign_id)}
-    if context.instance.get_runs_count(dg.RunsFilter(tags=tags, statuses=IN_PROGRESS)):
+    if live_run(context.instance, ledger, tenant_id, campaign_id) is not None:
         return None
     this_generation = {**tags, GENERATION_TAG: str(generation)}
     failed = context.instance.get_runs_count(
