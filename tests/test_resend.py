@@ -148,7 +148,8 @@ def test_an_unknown_only_value_is_one_error(home, simulator):
 def test_cli_resend_links_the_origin_in_status_and_list(home, simulator):
     ledger, origin = settled_campaign(home, [*DELIVERED, UNREACHABLE_HANDSET, BLOCKED_SENDER])
 
-    made = run_cli("campaign", "resend", str(origin), "--tenant", "1", "--only", "undelivered", "--queue-only", "--json")
+    made = run_cli("campaign", "resend", str(origin), "--tenant", "1", "--only", "undelivered", "--queue-only",
+                   "--json")
     assert made.exit_code == 0, made.output
     again = json.loads(made.output)
     shown = json.loads(run_cli("campaign", "status", str(again["campaign_id"]), "--tenant", "1", "--json").output)

@@ -102,7 +102,8 @@ def launch_send_run(
 ) -> str:
     """Starts a send run for the campaign now, in its own process, recorded in the home's Dagster instance; returns
     its run id (the run already in progress, when there is one). `reason` (launch, resume, manual, resend) is
-    inferred from the campaign when None; `actor` says who asked (default: the current actor: a signed-in user, `cli:<os user>`, `system`)."""
+    inferred from the campaign when None; `actor` says who asked
+    (default: the current actor: a signed-in user, `cli:<os user>`, `system`)."""
     ledger = Ledger(home.ledger)
     campaign = get_campaign(ledger, tenant_id, campaign_id)
     if campaign.state not in ("queued", "sending"):
