@@ -40,7 +40,17 @@ def home_of(ctx: click.Context) -> Home:
 
 
 def _register() -> None:
-    from orchestration.cli import audiences, campaigns, data, delivery, messages, services, simulator, sync  # noqa: F401
+    from orchestration.cli import (  # noqa: F401
+        audiences,
+        campaigns,
+        catalog,
+        data,
+        delivery,
+        messages,
+        services,
+        simulator,
+        sync,
+    )
 
 
 _register()
