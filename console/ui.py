@@ -300,3 +300,70 @@ def delivery_log_csv(tenant: int, campaign_id: int) -> bytes:
         target = Path(folder) / "log.csv"
         export_csv(ledger(), tenant, campaign_id, target)
         return target.read_bytes()
+
+
+CHART_POINTS = 60  # at most this many buckets on the send-rate chart
+MIN_BUCKET_S = 5  # a bucket spans at least this long: a 1-s bucket shows the sender's bursts, not its rate
+
+
+def rate_frame(sent_at: pd.Series) -> pd.DataFrame:
+    """Messages per second over time from the send times, in equal buckets of at least MIN_BUCKET_S seconds (at
+    most CHART_POINTS of them): columns `time` (the bucket's start, UTC) and `rate` (its sends over its length).
+
+    A bucket's rate is an average over its whole length, so it is never above the rate the sender held for that
+    long (no smoothing that overshoots); the first and last buckets, partly before and after the send, read low."""
+    times = pd.to_datetime(sent_at.dropna(), utc=True)
+    if times.empty:
+        frame = pd.DataFrame({"time": pd.Series(dtype="datetime64[ns]"), "rate": pd.Series(dtype="float64")})
+        frame.attrs["bucket_s"] = MIN_BUCKET_S
+        return frame
+    span = (times.max() - times.min()).total_seconds()
+    step = max(MIN_BUCKET_S, int(-(-span // CHART_POINTS)))
+    counts = times.dt.floor(f"{step}s").value_counts().sort_index()
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=f"{step}s")
+    counts = counts.reindex(full, fill_value=0)
+    frame = pd.DataFrame({"time": counts.index.tz_convert(None), "rate": counts.to_numpy() / step})
+    frame.attrs["bucket_s"] = step
+    return frame
+
+
+PICKED = "campaign_selected"  # the pickers' widget key (Streamlit drops a widget's state when its page is left)
+FOCUS = "campaign_focus"  # the campaign the person works on, kept across pages: the last launched or picked
+
+
+def focus_campaign(campaign_id: int) -> None:
+    """Open this campaign on the Campaigns and Delivery log pages (after a launch)."""
+    st.session_state[FOCUS] = campaign_id
+
+
+def _picked() -> None:
+    st.session_state[FOCUS] = st.session_state[PICKED]
+
+
+def pick_campaign(found: list) -> int:
+    """The campaign picker of the Campaigns and Delivery log pages: the campaign in focus (the last launched or
+    picked on either page), else the newest; labels carry each campaign's state as read now."""
+    by_id = {c.campaign_id: c for c in found}
+    if st.session_state.get(FOCUS) in by_id:
+        st.session_state[PICKED] = st.session_state[FOCUS]
+    elif st.session_state.get(PICKED) not in by_id:
+        st.session_state[PICKED] = found[0].campaign_id
+    return st.selectbox("Campaign", list(by_id), key=PICKED, on_change=_picked,
+                        format_func=lambda i: f"#{i} · {by_id[i].name} ({by_id[i].state})")
+
+
+def rerun_when_it_stops(tenant: int, campaign) -> None:
+    """While the campaign is queued or sending, check its state every 2 s and redraw the page when it changes
+    (so the picker's "(sending)" and the figures follow it to "completed")."""
+    from orchestration.sender.campaigns import get_campaign
+
+    if campaign.state not in ("queued", "sending"):
+        return
+
+    @st.fragment(run_every=2)
+    def watch() -> None:
+        now = attempt("reading the campaign's state", lambda: get_campaign(ledger(), tenant, campaign.campaign_id))
+        if now is not None and now.state != campaign.state:
+            st.rerun()
+
+    watch()

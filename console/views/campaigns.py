@@ -55,25 +55,29 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def rate_chart(tenant: int, campaign_id: int) -> None:
-    sent = delivery_log(ui.ledger(), tenant, campaign_id, state="sent", limit=50_000)
+def rate_chart(tenant: int, campaign: campaigns.Campaign) -> None:
+    sent = delivery_log(ui.ledger(), tenant, campaign.campaign_id, state="sent", limit=50_000)
     if sent.empty or sent["sent_at"].isna().all():
         st.caption("The send-rate chart appears once messages go out.")
         return
-    times = sent["sent_at"].dropna()
-    span = (times.max() - times.min()).total_seconds()
-    step = "1s" if span <= 120 else "10s" if span <= 1200 else "1min"
-    per_step = times.dt.floor(step).value_counts().sort_index()
-    frame = pd.DataFrame({"time": per_step.index.tz_convert(None),
-                          "rate": per_step.to_numpy() / pd.Timedelta(step).total_seconds()})
-    chart = (
+    frame = ui.rate_frame(sent["sent_at"])
+    clock = alt.Axis(format="%H:%M:%S", formatType="utc", labelOverlap=True)
+    line = (
         alt.Chart(frame)
-        .mark_area(line={"color": "#4f6bed"}, color="#4f6bed33", interpolate="monotone")
-        .encode(x=alt.X("time:T", title="Time (UTC)"), y=alt.Y("rate:Q", title="Messages per second"),
-                tooltip=[alt.Tooltip("time:T", format="%H:%M:%S"), alt.Tooltip("rate:Q", format=".1f")])
-        .properties(height=220)
+        .mark_area(line={"color": "#4f6bed"}, color="#4f6bed33", interpolate="linear")
+        .encode(x=alt.X("time:T", title="Time (UTC)", axis=clock, scale=alt.Scale(type="utc")),
+                y=alt.Y("rate:Q", title="Messages per second",
+                        scale=alt.Scale(domain=[0, max(campaign.rate_limit_per_s, float(frame["rate"].max()), 1.0)])),
+                tooltip=[alt.Tooltip("time:T", title="From (UTC)", format="%H:%M:%S", formatType="utc"),
+                         alt.Tooltip("rate:Q", title="Messages/s", format=".1f")])
     )
-    st.altair_chart(chart, width="stretch")
+    limit = campaign.rate_limit_per_s
+    if limit > 0:
+        line += (alt.Chart(pd.DataFrame({"cap": [limit]}))
+                 .mark_rule(color="#9ca3af", strokeDash=[4, 4]).encode(y="cap:Q"))
+    st.altair_chart(line.properties(height=220), width="stretch")
+    st.caption(f"Each point averages {frame.attrs['bucket_s']} s of sending"
+               + (f"; the dashed line is the campaign's cap of {limit:g}/s." if limit > 0 else "."))
 
 
 def live_view(tenant: int, campaign_id: int) -> str:
@@ -98,8 +102,12 @@ def live_view(tenant: int, campaign_id: int) -> str:
     cols[3].metric("Pending", ui.number(counts["pending"] + counts["sending"]), border=True)
     cols[4].metric("Skipped", ui.number(counts["skipped"]), border=True)
     cols = st.columns(4)
-    cols[0].metric("Send rate", f"{view.rate_per_s:.1f}/s", border=True,
-                   help=f"Messages accepted per second over the last {view.window_s:.0f} s.")
+    if campaign.state in LIVE:
+        cols[0].metric("Send rate", f"{view.rate_per_s:.1f}/s", border=True,
+                       help=f"Messages accepted per second over the last {view.window_s:.0f} s.")
+    else:
+        cols[0].metric("Average rate", f"{view.rate_per_s:.1f}/s", border=True,
+                       help=f"Messages sent over the {duration(view.window_s)} from the first attempt to the last.")
     cols[1].metric("Time left", duration(view.eta_s) if campaign.state in LIVE else "—", border=True)
     cols[2].metric("Attempts", ui.number(status.attempts), border=True,
                    help=f"{ui.number(status.retries)} of them were retries.")
@@ -128,7 +136,7 @@ def live_view(tenant: int, campaign_id: int) -> str:
             "Failed": [view.sender.get("failed", 0)],
         }), hide_index=True, width="stretch")
     st.markdown("**Send rate over time**")
-    rate_chart(tenant, campaign_id)
+    rate_chart(tenant, campaign)
     return campaign.state
 
 
@@ -159,12 +167,8 @@ if found is not None and not found:
     st.page_link("views/send.py", label="Go to Send", icon=":material/send:")
 elif found:
     campaign_table(found)
-    by_id = {c.campaign_id: c for c in found}
-    if st.session_state.get("campaign_selected") not in by_id:
-        st.session_state["campaign_selected"] = found[0].campaign_id
-    chosen = st.selectbox("Campaign", list(by_id), key="campaign_selected",
-                          format_func=lambda i: f"#{i} · {by_id[i].name} ({by_id[i].state})")
-    campaign = by_id[chosen]
+    chosen = ui.pick_campaign(found)
+    campaign = next(c for c in found if c.campaign_id == chosen)
     controls(tenant, campaign)
     every = timedelta(seconds=REFRESH_S) if campaign.state in LIVE else None
 

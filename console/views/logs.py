@@ -46,11 +46,8 @@ found = ui.attempt("listing the campaigns", lambda: campaigns.list_campaigns(ui.
 if found is not None and not found:
     st.info("No campaigns yet: the log fills in as soon as something is sent.", icon=":material/receipt_long:")
 elif found:
-    by_id = {c.campaign_id: c for c in found}
-    if st.session_state.get("campaign_selected") not in by_id:
-        st.session_state["campaign_selected"] = found[0].campaign_id
-    chosen = st.selectbox("Campaign", list(by_id), key="campaign_selected",
-                          format_func=lambda i: f"#{i} · {by_id[i].name} ({by_id[i].state})")
+    chosen = ui.pick_campaign(found)
+    ui.rerun_when_it_stops(tenant, next(c for c in found if c.campaign_id == chosen))
     codes = ui.attempt("reading the error codes", lambda: list(status(ui.ledger(), tenant, chosen).error_codes))
     cols = st.columns([1, 1, 2])
     state = cols[0].selectbox("Status", [None, *RECIPIENT_STATES], key="log_state",

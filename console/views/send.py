@@ -177,7 +177,7 @@ def launched(tenant: int, campaign: campaigns.Campaign, when: str) -> None:
     else:
         st.success(f"“{campaign.name}” is queued for {ui.number(campaign.recipient_count)} recipients; the "
                    "background sender starts it shortly.", icon=":material/schedule_send:")
-    st.session_state["campaign_selected"] = campaign.campaign_id
+    ui.focus_campaign(campaign.campaign_id)
     st.page_link("views/campaigns.py", label="Follow it on the Campaigns page", icon=":material/campaign:")
 
 
