@@ -19,6 +19,7 @@ from orchestration.audiences import AudienceQuery, FilterOptions, Preview, filte
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
+from orchestration.messages.pricing import CostEstimate, tenant_price
 from orchestration.tenants import get_settings, list_tenants, twilio_summary
 from orchestration.warehouse import Warehouse
 
@@ -274,22 +275,56 @@ def start_sending(tenant: int, campaign_id: int) -> None:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Counting SMS segments for every recipient…")
-def _campaign_segments(warehouse_path: str, ledger_path: str, query: AudienceQuery, body: str) -> tuple[int, int]:
+def _campaign_cost(warehouse_path: str, ledger_path: str, query: AudienceQuery, body: str
+                   ) -> tuple[int, CostEstimate]:
     from orchestration.audiences import recipients
-    from orchestration.messages import render_many, total_segments
+    from orchestration.messages import count_segments_many, render_many
 
     company_ = _company(warehouse_path, query.tenant_id)
-    count = segments = 0
+    estimate = CostEstimate(tenant_price(_ledger_at(ledger_path), query.tenant_id))
+    count = 0
     for frame in recipients(Warehouse(warehouse_path), _ledger_at(ledger_path), query):
         count += len(frame)
-        segments += total_segments(render_many(body, frame, company_))
-    return count, segments
+        estimate.add(frame["phone_e164"], count_segments_many(render_many(body, frame, company_))["segments"])
+    return count, estimate
 
 
-def campaign_segments(query: AudienceQuery, body: str) -> tuple[int, int] | None:
-    """(recipients, total SMS segments) of this audience and message: every body rendered, as the launch will."""
+def campaign_cost(query: AudienceQuery, body: str) -> tuple[int, CostEstimate] | None:
+    """(recipients, segments and cost by destination country) of this audience and message: every body
+    rendered, as the launch will."""
     return attempt("counting the campaign's segments",
-                   lambda: _campaign_segments(str(home().warehouse), str(home().ledger), query, body))
+                   lambda: _campaign_cost(str(home().warehouse), str(home().ledger), query, body))
+
+
+def audience_filters(query: AudienceQuery) -> list[str]:
+    """Every choice that decides the audience, in words: the segment and its window or minimum, each filter
+    (services and locations by name), and whether the suppression list is left out of the count."""
+    from orchestration.audiences import SEGMENTS
+    from orchestration.audiences.query import segment_parameters
+
+    segment = SEGMENTS[query.segment]
+    words = [f"Segment: {segment.label}"]
+    for name, value in segment_parameters(query).items():
+        words.append(f"Window: the last {value} days" if name == "days" else f"At least {value} appointments")
+    options = cached_filter_options(query.tenant_id)
+    services = dict(zip(options.services["service_id"], options.services["name"], strict=True)) if options else {}
+    locations = dict(zip(options.locations["location_id"], options.locations["name"], strict=True)) if options else {}
+    if query.service_ids:
+        words.append("Services: " + ", ".join(services.get(i, f"#{i}") for i in query.service_ids))
+    if query.location_ids:
+        words.append("Locations: " + ", ".join(locations.get(i, f"#{i}") for i in query.location_ids))
+    if query.statuses:
+        words.append("Appointment statuses: " + ", ".join(s.replace("_", " ") for s in query.statuses))
+    if query.min_appointments:
+        words.append(f"At least {query.min_appointments} matching appointments")
+    words.append("Suppression list: left out of the count" if query.exclude_suppressed
+                 else "Suppression list: counted, skipped at send time")
+    return words
+
+
+def money(usd: float) -> str:
+    """0.0831 -> '$0.08'; below a cent, four decimals."""
+    return f"${usd:,.2f}" if usd >= 0.01 or usd == 0 else f"${usd:.4f}"
 
 
 def delivery_log_csv(tenant: int, campaign_id: int) -> bytes:
