@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from console import ui
+from orchestration.gateway.errors import error_meaning
 from orchestration.sender import campaigns
 from orchestration.sender.reports import delivery_log, progress
 
@@ -118,8 +119,11 @@ def live_view(tenant: int, campaign_id: int) -> str:
         st.markdown("**Error codes**")
         if status.error_codes:
             st.dataframe(pd.DataFrame({"Error code": list(status.error_codes),
+                                       "What it means": [error_meaning(int(c)) or "" if c.isdigit() else ""
+                                                         for c in status.error_codes],
                                        "Attempts": list(status.error_codes.values())}),
-                         hide_index=True, width="stretch")
+                         hide_index=True, width="stretch",
+                         column_config={"What it means": st.column_config.TextColumn(width="large")})
         else:
             st.caption("No errors so far.")
         if status.skipped_by_reason:

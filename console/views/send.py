@@ -11,6 +11,7 @@ import streamlit as st
 from console import ui
 from orchestration.audiences import SEGMENTS
 from orchestration.errors import UserError
+from orchestration.gateway.errors import error_meaning
 from orchestration.messages import count_segments, count_segments_many, render_many, validate_template
 from orchestration.messages.pricing import PRICES_DATE, PRICES_SOURCE, CostEstimate, tenant_price
 from orchestration.messages.shortcodes import shortcodes_without_fallback
@@ -51,7 +52,9 @@ def test_send(tenant: int, body: str) -> None:
             st.warning(f"Not sent: {row['phone_e164']} is on the suppression list.", icon=":material/block:")
         else:
             reason = row["last_error_message"] or summary.pause_reason or "no answer from the provider"
-            code = f" (error {row['last_error_code']})" if pd.notna(row["last_error_code"]) else ""
+            meaning = error_meaning(int(row["last_error_code"])) if pd.notna(row["last_error_code"]) else None
+            code = (f" (error {row['last_error_code']}{': ' + meaning if meaning else ''})"
+                    if pd.notna(row["last_error_code"]) else "")
             st.error(f"The test message was not sent{code}: {reason}", icon=":material/error:")
 
     ui.attempt("sending the test message", send)
