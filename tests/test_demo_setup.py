@@ -82,6 +82,7 @@ def test_the_readme_links_only_to_files_inside_the_repository():
 
 @pytest.mark.slow
 @pytest.mark.fresh_install
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(os.environ.get("BKNTC_FRESH_INSTALL_TEST") != "1",
                     reason="builds a clean virtual environment (minutes): set BKNTC_FRESH_INSTALL_TEST=1")
 def test_demo_setup_in_a_clean_virtual_environment_without_the_test_extras(tmp_path):
