@@ -232,3 +232,14 @@ def test_audience_page_says_members_on_the_suppression_list_will_be_skipped(demo
     app.toggle(key="aud_exclude_suppressed").set_value(False).run()
     assert no_failures(app)
     assert any("1 of these recipients are on the suppression list" in w.value for w in app.warning)
+
+
+def test_cli_campaign_status_shows_each_error_code_with_its_meaning(sending):
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+
+    campaign = failed_manual_send(sending)
+    result = CliRunner().invoke(main, ["campaign", "status", str(campaign.campaign_id), "--tenant", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"21211 x1: {error_meaning(21211)}" in result.output
