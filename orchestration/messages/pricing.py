@@ -1,11 +1,13 @@
 """What a send costs: SMS segments times a price per segment by destination country.
 
 The prices are Twilio's public outbound SMS list prices per segment in USD for the common countries, kept in
-`sms_prices.csv` beside this module. Source: https://www.twilio.com/en-us/sms/pricing/<country code>, as read
-in PRICES_DATE (the US price, $0.0083, is the one Twilio lists for long codes; carrier pass-through fees, which
-Twilio bills on top for some US carriers, are not included). Prices change: a tenant with its own contract sets
-its price (`bkntc-sms tenant settings --price-per-segment`, or the console's Settings page), which is then used
-for every destination. Destinations missing from the table are counted and priced at nothing, and said so.
+`sms_prices.csv` beside this module, as of PRICES_DATE. Source: Twilio's pricing pages,
+https://www.twilio.com/en-us/sms/pricing/<country code> (the US figure, $0.0083 for long codes, as Twilio lists it in
+April 2026; the other countries' figures are approximate list prices written down without a live check of each
+page: check them there before relying on them). Carrier pass-through fees, billed on top for some US carriers, are
+not included. Prices change: a tenant with its own contract sets its price (`bkntc-sms tenant settings
+--price-per-segment`, or the console's Settings page), which is then used for every destination. Destinations
+missing from the table are counted, left out of the estimate, and said so.
 """
 
 from __future__ import annotations
