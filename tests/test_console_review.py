@@ -243,3 +243,14 @@ def test_cli_campaign_status_shows_each_error_code_with_its_meaning(sending):
     result = CliRunner().invoke(main, ["campaign", "status", str(campaign.campaign_id), "--tenant", "1"])
     assert result.exit_code == 0, result.output
     assert f"21211 x1: {error_meaning(21211)}" in result.output
+
+
+def test_a_csv_list_reports_its_rows_and_merged_duplicates(sending):
+    app = open_page("send", **{ui.MESSAGE: "Hi {customer_first_name|there}"})
+    app.segmented_control(key="snd_manual_source").set_value("CSV file").run()
+    app.file_uploader(key="snd_manual_csv").upload(
+        "people.csv", b"phone,name\n+14155550101,Ana Lima\n+14155550102,\n+14155550101,Ana again\n", "text/csv").run()
+    app.button(key="snd_manual_review").click().run()
+    assert "3 rows: 2 numbers, 1 duplicate merged (row 3)" in "\n".join(m.value for m in app.markdown)
+    table = next(d.value for d in app.dataframe if "Message" in d.value.columns)
+    assert list(table["Message"]) == ["Hi Ana", "Hi there"]
