@@ -2,20 +2,29 @@
 PY      ?= python3.11
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed
-BUILD_PACKAGES  := libmariadb-dev pkg-config  # mysqlclient (a test extra) compiles against them at install
+# The product alone is what `make demo` needs (no compiler, no system packages); the test extras come on top for
+# `make test`, bench, lint and reliability (mysqlclient among them compiles against BUILD_PACKAGES).
+STAMP      := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+BUILD_PACKAGES  := libmariadb-dev pkg-config
 SYSTEM_PACKAGES := mariadb-server chromium $(BUILD_PACKAGES)
 
-.PHONY: demo test setup system-packages apt-install bench bench-quick lint clean reliability
+.PHONY: demo test setup setup-demo system-packages apt-install bench bench-quick lint clean reliability
 
 $(STAMP): pyproject.toml
-	@$(MAKE) --no-print-directory apt-install PACKAGES="$(BUILD_PACKAGES)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(TEST_STAMP): $(STAMP)
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(BUILD_PACKAGES)"
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(TEST_STAMP)
+
+setup-demo: $(STAMP)
+
+setup: $(TEST_STAMP)
 
 # Test-time system packages (MariaDB for the source tests, Chromium for the browser test), when missing.
 system-packages:
@@ -33,23 +42,23 @@ apt-install:
 demo: $(STAMP)
 	$(BIN)/bkntc-sms demo
 
-test: system-packages $(STAMP)
+test: system-packages $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check orchestration console tests bench
 
-bench: system-packages $(STAMP)
+bench: system-packages $(TEST_STAMP)
 	$(BIN)/python -m bench.run_all
 
-bench-quick: $(STAMP)
+bench-quick: $(TEST_STAMP)
 	$(BIN)/python -m bench.run_all --quick
 
 # The reliability suite, then RELIABILITY.md from the figures it wrote, stamped with the commit it measured (taken
 # before the run: HEAD, "dirty" when sender/gateway/simulator code had uncommitted changes), the date and the machine.
 # Old figures are removed first, so the report holds only this run's; a failing suite leaves RELIABILITY.md as it was.
 # The contention load lasts at least $BKNTC_RELIABILITY_SECONDS (default here 60; 0: just until its counts are met).
-reliability: system-packages $(STAMP)
+reliability: system-packages $(TEST_STAMP)
 	rm -rf test-artifacts/reliability
 	@stamp=$$($(BIN)/python -m tests.reliability.report --print-stamp) && \
 	  BKNTC_RELIABILITY_SECONDS=$${BKNTC_RELIABILITY_SECONDS:-60} $(BIN)/python -m pytest tests/reliability -p no:cacheprovider && \

@@ -22,6 +22,7 @@ from orchestration.auth.users import User
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
+from orchestration.messages.pricing import CostEstimate, tenant_price
 from orchestration.tenants import get_settings, list_tenants, twilio_summary
 from orchestration.warehouse import Warehouse
 
@@ -331,22 +332,56 @@ def record_test_send(tenant: int, campaign_id: int, actor: str | None = None) ->
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Counting SMS segments for every recipient…")
-def _campaign_segments(warehouse_path: str, ledger_path: str, query: AudienceQuery, body: str) -> tuple[int, int]:
+def _campaign_cost(warehouse_path: str, ledger_path: str, query: AudienceQuery, body: str
+                   ) -> tuple[int, CostEstimate]:
     from orchestration.audiences import recipients
-    from orchestration.messages import render_many, total_segments
+    from orchestration.messages import count_segments_many, render_many
 
     company_ = _company(warehouse_path, query.tenant_id)
-    count = segments = 0
+    estimate = CostEstimate(tenant_price(_ledger_at(ledger_path), query.tenant_id))
+    count = 0
     for frame in recipients(Warehouse(warehouse_path), _ledger_at(ledger_path), query):
         count += len(frame)
-        segments += total_segments(render_many(body, frame, company_))
-    return count, segments
+        estimate.add(frame["phone_e164"], count_segments_many(render_many(body, frame, company_))["segments"])
+    return count, estimate
 
 
-def campaign_segments(query: AudienceQuery, body: str) -> tuple[int, int] | None:
-    """(recipients, total SMS segments) of this audience and message: every body rendered, as the launch will."""
+def campaign_cost(query: AudienceQuery, body: str) -> tuple[int, CostEstimate] | None:
+    """(recipients, segments and cost by destination country) of this audience and message: every body
+    rendered, as the launch will."""
     return attempt("counting the campaign's segments",
-                   lambda: _campaign_segments(str(home().warehouse), str(home().ledger), query, body))
+                   lambda: _campaign_cost(str(home().warehouse), str(home().ledger), query, body))
+
+
+def audience_filters(query: AudienceQuery) -> list[str]:
+    """Every choice that decides the audience, in words: the segment and its window or minimum, each filter
+    (services and locations by name), and whether the suppression list is left out of the count."""
+    from orchestration.audiences import SEGMENTS
+    from orchestration.audiences.query import segment_parameters
+
+    segment = SEGMENTS[query.segment]
+    words = [f"Segment: {segment.label}"]
+    for name, value in segment_parameters(query).items():
+        words.append(f"Window: the last {value} days" if name == "days" else f"At least {value} appointments")
+    options = cached_filter_options(query.tenant_id)
+    services = dict(zip(options.services["service_id"], options.services["name"], strict=True)) if options else {}
+    locations = dict(zip(options.locations["location_id"], options.locations["name"], strict=True)) if options else {}
+    if query.service_ids:
+        words.append("Services: " + ", ".join(services.get(i, f"#{i}") for i in query.service_ids))
+    if query.location_ids:
+        words.append("Locations: " + ", ".join(locations.get(i, f"#{i}") for i in query.location_ids))
+    if query.statuses:
+        words.append("Appointment statuses: " + ", ".join(s.replace("_", " ") for s in query.statuses))
+    if query.min_appointments:
+        words.append(f"At least {query.min_appointments} matching appointments")
+    words.append("Suppression list: left out of the count" if query.exclude_suppressed
+                 else "Suppression list: counted, skipped at send time")
+    return words
+
+
+def money(usd: float) -> str:
+    """0.0831 -> '$0.08'; below a cent, four decimals."""
+    return f"${usd:,.2f}" if usd >= 0.01 or usd == 0 else f"${usd:.4f}"
 
 
 def delivery_log_csv(tenant: int, campaign_id: int) -> bytes:
@@ -357,3 +392,70 @@ def delivery_log_csv(tenant: int, campaign_id: int) -> bytes:
         target = Path(folder) / "log.csv"
         export_csv(ledger(), tenant, campaign_id, target)
         return target.read_bytes()
+
+
+CHART_POINTS = 60  # at most this many buckets on the send-rate chart
+MIN_BUCKET_S = 5  # a bucket spans at least this long: a 1-s bucket shows the sender's bursts, not its rate
+
+
+def rate_frame(sent_at: pd.Series) -> pd.DataFrame:
+    """Messages per second over time from the send times, in equal buckets of at least MIN_BUCKET_S seconds (at
+    most CHART_POINTS of them): columns `time` (the bucket's start, UTC) and `rate` (its sends over its length).
+
+    A bucket's rate is an average over its whole length, so it is never above the rate the sender held for that
+    long (no smoothing that overshoots); the first and last buckets, partly before and after the send, read low."""
+    times = pd.to_datetime(sent_at.dropna(), utc=True)
+    if times.empty:
+        frame = pd.DataFrame({"time": pd.Series(dtype="datetime64[ns]"), "rate": pd.Series(dtype="float64")})
+        frame.attrs["bucket_s"] = MIN_BUCKET_S
+        return frame
+    span = (times.max() - times.min()).total_seconds()
+    step = max(MIN_BUCKET_S, int(-(-span // CHART_POINTS)))
+    counts = times.dt.floor(f"{step}s").value_counts().sort_index()
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=f"{step}s")
+    counts = counts.reindex(full, fill_value=0)
+    frame = pd.DataFrame({"time": counts.index.tz_convert(None), "rate": counts.to_numpy() / step})
+    frame.attrs["bucket_s"] = step
+    return frame
+
+
+PICKED = "campaign_selected"  # the pickers' widget key (Streamlit drops a widget's state when its page is left)
+FOCUS = "campaign_focus"  # the campaign the person works on, kept across pages: the last launched or picked
+
+
+def focus_campaign(campaign_id: int) -> None:
+    """Open this campaign on the Campaigns and Delivery log pages (after a launch)."""
+    st.session_state[FOCUS] = campaign_id
+
+
+def _picked() -> None:
+    st.session_state[FOCUS] = st.session_state[PICKED]
+
+
+def pick_campaign(found: list) -> int:
+    """The campaign picker of the Campaigns and Delivery log pages: the campaign in focus (the last launched or
+    picked on either page), else the newest; labels carry each campaign's state as read now."""
+    by_id = {c.campaign_id: c for c in found}
+    if st.session_state.get(FOCUS) in by_id:
+        st.session_state[PICKED] = st.session_state[FOCUS]
+    elif st.session_state.get(PICKED) not in by_id:
+        st.session_state[PICKED] = found[0].campaign_id
+    return st.selectbox("Campaign", list(by_id), key=PICKED, on_change=_picked,
+                        format_func=lambda i: f"#{i} · {by_id[i].name} ({by_id[i].state})")
+
+
+def rerun_when_it_stops(tenant: int, campaign) -> None:
+    """While the campaign is queued or sending, check its state every 2 s and redraw the page when it changes
+    (so the picker's "(sending)" and the figures follow it to "completed")."""
+    from orchestration.sender.campaigns import get_campaign
+
+    if campaign.state not in ("queued", "sending"):
+        return
+
+    @st.fragment(run_every=2)
+    def watch() -> None:
+        now = attempt("reading the campaign's state", lambda: get_campaign(ledger(), tenant, campaign.campaign_id))
+        if now is not None and now.state != campaign.state:
+            st.rerun()
+
+    watch()

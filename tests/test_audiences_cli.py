@@ -76,3 +76,11 @@ def test_preview_error_is_one_line_and_exit_code_2(cli_home):
 def test_preview_rejects_a_malformed_as_of(cli_home):
     result = run(cli_home, "--tenant", "1", "--segment", "upcoming", "--as-of", "yesterday")
     assert result.exit_code == 2 and "is not an ISO-8601" in result.output
+
+
+def test_preview_of_a_status_no_appointment_uses_yet_warns_in_json_and_in_the_table(cli_home):
+    as_json = run(cli_home, "--tenant", "1", "--segment", "all_customers", "--status", "no-show", "--json")
+    as_table = run(cli_home, "--tenant", "1", "--segment", "all_customers", "--status", "no-show")
+    [warning] = json.loads(as_json.output)["warnings"]
+    assert "'no-show' matches no appointment of tenant 1 yet" in warning
+    assert as_table.exit_code == 0 and "Warning:" in as_table.output and "no-show" in as_table.output

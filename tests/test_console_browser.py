@@ -138,3 +138,41 @@ def test_an_analyst_previews_a_segment_and_sends_a_test_in_a_real_browser(consol
                                        "--out", str(exported)])
     assert result.exit_code == 0, result.output
     assert downloaded.read_bytes() == exported.read_bytes()
+
+
+def test_after_a_launch_the_campaigns_and_delivery_log_pages_open_it_in_a_real_browser(console_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_console import make_campaign
+
+    url, home = console_url
+    older = make_campaign(home, 1, "Older campaign")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Audience")).to_be_visible(timeout=30_000)
+            picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Campaign").first
+            page.get_by_role("link", name="Campaigns").click()
+            expect(page.get_by_role("heading", name="Older campaign")).to_be_visible(timeout=20_000)
+
+            page.get_by_role("link", name="Compose").click()
+            expect(page.get_by_text("SMS per message", exact=True)).to_be_visible(timeout=20_000)
+            page.get_by_role("link", name="Send", exact=True).click()
+            page.get_by_role("tab", name="Campaign").click()
+            page.get_by_text("Queue for the background sender").last.click()  # the Campaign tab's
+            page.get_by_role("button", name="Review campaign").click()
+            expect(page.get_by_text("Estimated cost")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Confirm and send").click()
+            page.get_by_role("link", name="Follow it on the Campaigns page").click()
+            newest = campaigns.list_campaigns(Ledger(home.ledger), 1)[0]
+            assert newest.campaign_id != older.campaign_id
+            expect(page.get_by_role("heading", name=newest.name)).to_be_visible(timeout=20_000)
+            page.get_by_role("link", name="Delivery log").click()
+            expect(page.get_by_role("heading", name="Delivery log")).to_be_visible(timeout=20_000)
+            chosen = picker.get_by_text(f"#{newest.campaign_id} · {newest.name}").or_(
+                picker.locator(f'input[value^="#{newest.campaign_id} ·"]'))
+            expect(chosen).to_have_count(1, timeout=20_000)
+        finally:
+            browser.close()

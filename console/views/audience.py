@@ -105,13 +105,23 @@ def show_preview(query: AudienceQuery) -> None:
     )
     st.markdown("**Excluded, by reason**")
     st.dataframe(excluded, hide_index=True, width="stretch")
+    for warning in preview.warnings:
+        st.warning(warning, icon=":material/info:")
+    if preview.on_suppression_list and not query.exclude_suppressed:
+        st.warning(f"{ui.number(preview.on_suppression_list)} of these recipients are on the suppression list: "
+                   "they will be skipped at send time (turn on “Exclude the suppression list” to leave them out "
+                   "of the count).", icon=":material/block:")
 
     st.markdown(f"**Sample** — the first {len(preview.sample)} recipients by customer id")
     sample = preview.sample[[c for c in ui.SAMPLE_COLUMNS if c in preview.sample.columns]].copy()
     if "anchor_starts_at" in sample:
         sample["anchor_starts_at"] = pd.to_datetime(sample["anchor_starts_at"], unit="s", utc=True).dt.strftime(
             "%Y-%m-%d %H:%M")
-    st.dataframe(sample.rename(columns=ui.SAMPLE_COLUMNS), hide_index=True, width="stretch")
+    sample = sample.astype("object").where(sample.notna(), "")  # empty cells, never "None"
+    st.dataframe(sample.rename(columns=ui.SAMPLE_COLUMNS), hide_index=True, width="stretch",
+                 column_config={"Customer": st.column_config.NumberColumn(width="small"),
+                                "Email": st.column_config.TextColumn(width="medium"),
+                                "Appointment (UTC)": st.column_config.TextColumn(width="medium")})
 
 
 def show_sizes(tenant: int) -> None:

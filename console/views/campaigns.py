@@ -11,6 +11,7 @@ import streamlit as st
 
 from console import ui
 from orchestration.delivery.funnel import DeliveryFunnel, delivery_funnel
+from orchestration.gateway.errors import error_meaning
 from orchestration.sender import campaigns
 from orchestration.sender.reports import delivery_log, progress
 
@@ -25,8 +26,6 @@ STATE_BADGES = {
 }
 KIND_LABELS = {"segment": "Campaign", "manual": "Manual send", "test": "Test"}
 REFRESH_S = 2
-SELECTED = "campaign_selected"
-SHOW_NEXT = "campaign_show_next"  # a campaign to select on the next run (a resend just made, an origin link)
 FUNNEL_STAGES = (  # (funnel field, label, colour)
     ("accepted", "Accepted by Twilio", "#4f6bed"),
     ("delivered", "Delivered", "#2e9e5b"),
@@ -68,25 +67,29 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def rate_chart(tenant: int, campaign_id: int) -> None:
-    sent = delivery_log(ui.ledger(), tenant, campaign_id, state="sent", limit=50_000)
+def rate_chart(tenant: int, campaign: campaigns.Campaign) -> None:
+    sent = delivery_log(ui.ledger(), tenant, campaign.campaign_id, state="sent", limit=50_000)
     if sent.empty or sent["sent_at"].isna().all():
         st.caption("The send-rate chart appears once messages go out.")
         return
-    times = sent["sent_at"].dropna()
-    span = (times.max() - times.min()).total_seconds()
-    step = "1s" if span <= 120 else "10s" if span <= 1200 else "1min"
-    per_step = times.dt.floor(step).value_counts().sort_index()
-    frame = pd.DataFrame({"time": per_step.index.tz_convert(None),
-                          "rate": per_step.to_numpy() / pd.Timedelta(step).total_seconds()})
-    chart = (
+    frame = ui.rate_frame(sent["sent_at"])
+    clock = alt.Axis(format="%H:%M:%S", formatType="utc", labelOverlap=True)
+    line = (
         alt.Chart(frame)
-        .mark_area(line={"color": "#4f6bed"}, color="#4f6bed33", interpolate="monotone")
-        .encode(x=alt.X("time:T", title="Time (UTC)"), y=alt.Y("rate:Q", title="Messages per second"),
-                tooltip=[alt.Tooltip("time:T", format="%H:%M:%S"), alt.Tooltip("rate:Q", format=".1f")])
-        .properties(height=220)
+        .mark_area(line={"color": "#4f6bed"}, color="#4f6bed33", interpolate="linear")
+        .encode(x=alt.X("time:T", title="Time (UTC)", axis=clock, scale=alt.Scale(type="utc")),
+                y=alt.Y("rate:Q", title="Messages per second",
+                        scale=alt.Scale(domain=[0, max(campaign.rate_limit_per_s, float(frame["rate"].max()), 1.0)])),
+                tooltip=[alt.Tooltip("time:T", title="From (UTC)", format="%H:%M:%S", formatType="utc"),
+                         alt.Tooltip("rate:Q", title="Messages/s", format=".1f")])
     )
-    st.altair_chart(chart, width="stretch")
+    limit = campaign.rate_limit_per_s
+    if limit > 0:
+        line += (alt.Chart(pd.DataFrame({"cap": [limit]}))
+                 .mark_rule(color="#9ca3af", strokeDash=[4, 4]).encode(y="cap:Q"))
+    st.altair_chart(line.properties(height=220), width="stretch")
+    st.caption(f"Each point averages {frame.attrs['bucket_s']} s of sending"
+               + (f"; the dashed line is the campaign's cap of {limit:g}/s." if limit > 0 else "."))
 
 
 def funnel_chart(funnel: DeliveryFunnel) -> None:
@@ -175,8 +178,12 @@ def live_view(tenant: int, campaign_id: int) -> str:
     cols[3].metric("Pending", ui.number(counts["pending"] + counts["sending"]), border=True)
     cols[4].metric("Skipped", ui.number(counts["skipped"]), border=True)
     cols = st.columns(4)
-    cols[0].metric("Send rate", f"{view.rate_per_s:.1f}/s", border=True,
-                   help=f"Messages accepted per second over the last {view.window_s:.0f} s.")
+    if campaign.state in LIVE:
+        cols[0].metric("Send rate", f"{view.rate_per_s:.1f}/s", border=True,
+                       help=f"Messages accepted per second over the last {view.window_s:.0f} s.")
+    else:
+        cols[0].metric("Average rate", f"{view.rate_per_s:.1f}/s", border=True,
+                       help=f"Messages sent over the {duration(view.window_s)} from the first attempt to the last.")
     cols[1].metric("Time left", duration(view.eta_s) if campaign.state in LIVE else "—", border=True)
     cols[2].metric("Attempts", ui.number(status.attempts), border=True,
                    help=f"{ui.number(status.retries)} of them were retries.")
@@ -187,8 +194,11 @@ def live_view(tenant: int, campaign_id: int) -> str:
         st.markdown("**Error codes**")
         if status.error_codes:
             st.dataframe(pd.DataFrame({"Error code": list(status.error_codes),
+                                       "What it means": [error_meaning(int(c)) or "" if c.isdigit() else ""
+                                                         for c in status.error_codes],
                                        "Attempts": list(status.error_codes.values())}),
-                         hide_index=True, width="stretch")
+                         hide_index=True, width="stretch",
+                         column_config={"What it means": st.column_config.TextColumn(width="large")})
         else:
             st.caption("No errors so far.")
         if status.skipped_by_reason:
@@ -206,7 +216,7 @@ def live_view(tenant: int, campaign_id: int) -> str:
         }), hide_index=True, width="stretch")
     delivery_view(tenant, campaign_id)
     st.markdown("**Send rate over time**")
-    rate_chart(tenant, campaign_id)
+    rate_chart(tenant, campaign)
     return campaign.state
 
 
@@ -230,7 +240,7 @@ def controls(tenant: int, campaign: campaigns.Campaign) -> None:
 
 
 def show(campaign_id: int) -> None:
-    st.session_state[SHOW_NEXT] = campaign_id
+    ui.focus_campaign(campaign_id)
 
 
 def origin_link(tenant: int, campaign: campaigns.Campaign) -> None:
@@ -281,14 +291,8 @@ if found is not None and not found:
     st.page_link("views/send.py", label="Go to Send", icon=":material/send:")
 elif found:
     campaign_table(found)
-    by_id = {c.campaign_id: c for c in found}
-    if st.session_state.get(SHOW_NEXT) in by_id:
-        st.session_state[SELECTED] = st.session_state.pop(SHOW_NEXT)
-    if st.session_state.get(SELECTED) not in by_id:
-        st.session_state[SELECTED] = found[0].campaign_id
-    chosen = st.selectbox("Campaign", list(by_id), key=SELECTED,
-                          format_func=lambda i: f"#{i} · {by_id[i].name} ({by_id[i].state})")
-    campaign = by_id[chosen]
+    chosen = ui.pick_campaign(found)
+    campaign = next(c for c in found if c.campaign_id == chosen)
     controls(tenant, campaign)
     origin_link(tenant, campaign)
     if campaign.state != "draft":

@@ -97,7 +97,8 @@ def live_preview(tenant: int, body: str) -> None:
     if len({c.encoding for c in every}) > 1:
         st.warning("Some recipients' names switch the message to UCS-2 (more SMS per message).",
                    icon=":material/translate:")
-    st.caption("Dates and times render in UTC.")
+    st.caption("Dates and times render in UTC. A shortcode without a value renders empty; write "
+               "{code|fallback} for a default, e.g. {customer_first_name|there}.")
 
 
 tenant = ui.tenant_id()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from console import ui
 from orchestration.errors import UserError
+from orchestration.messages.pricing import PRICES_DATE, set_tenant_price, tenant_price
 from orchestration.sender.pacing import sender_throughput_setting, set_sender_throughput
 from orchestration.tenants import (
     TokenCipher,
@@ -98,11 +99,28 @@ def credentials_form(tenant: int) -> None:
         ui.attempt("checking the credentials", check)
 
 
+def parse_price(text: str) -> float | None:
+    """The price field: empty for the list prices, else a number of USD (a UserError otherwise)."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"The price per SMS segment must be a number of USD such as 0.0079, not {text!r}.") from None
+
+
 def sending_form(tenant: int) -> None:
     current = get_settings(ui.ledger(), tenant)
     st.subheader("Sending")
     with st.form("set_sending"):
-        name = st.text_input("Business name", value=current.name)
+        company_name = (ui.company(tenant).get("name") or "").strip()
+        name = st.text_input(
+            "Business name", value=current.name or company_name, placeholder=company_name or "Your business",
+            help="How the console names this tenant. Messages say {company_name}"
+                 + (f" = “{company_name}”, Booknetic's company name (its company settings)." if company_name
+                    else ": Booknetic's company name, empty until the data has one."))
+        if company_name:
+            st.caption(f"Messages use “{company_name}” for {{company_name}} (from Booknetic).")
         region = st.selectbox("Default phone region", REGIONS, index=REGIONS.index(current.default_region),
                               help="Numbers written without a country code are read as this country's.")
         rate = st.number_input("Campaign rate cap (messages per second)", min_value=0.1, max_value=1000.0,
@@ -118,10 +136,21 @@ def sending_form(tenant: int) -> None:
                                     help="Each further retry waits twice as long.")
         streak = cols[2].number_input("Pause after failures in a row", min_value=1, max_value=100_000,
                                       value=int(current.failure_streak_pause), step=1)
+        own_price = tenant_price(ui.ledger(), tenant)
+        price = st.text_input(
+            "Price per SMS segment (USD, optional)", value="" if own_price is None else f"{own_price:g}",
+            placeholder=f"Twilio's list price by country ({PRICES_DATE})", key="set_price",
+            help="Used for the cost estimate before a launch. Empty: Twilio's public list prices by destination "
+                 "country; set your contract's price to use it for every destination.")
         if st.form_submit_button("Save settings", icon=":material/save:", type="primary", key="set_save_settings"):
-            saved = ui.attempt("saving the settings", lambda: update_settings(
-                ui.ledger(), tenant, name=name, default_region=region, rate_limit_per_s=rate,
-                max_attempts=int(attempts), retry_base_seconds=base, failure_streak_pause=int(streak)))
+            def save() -> object:
+                usd = parse_price(price)
+                saved = update_settings(
+                    ui.ledger(), tenant, name=name, default_region=region, rate_limit_per_s=rate,
+                    max_attempts=int(attempts), retry_base_seconds=base, failure_streak_pause=int(streak))
+                set_tenant_price(ui.ledger(), tenant, usd)
+                return saved
+            saved = ui.attempt("saving the settings", save)
             if saved is not None:
                 ui.clear_reads()
                 st.success("Settings saved.", icon=":material/check_circle:")

@@ -91,8 +91,8 @@ tenant = ui.tenant_id()
 ui.page_header("Suppression list", "Numbers here never get a message from any campaign of this tenant.")
 suppression = SuppressionList(ui.ledger(), tenant)
 left, right = st.columns([3, 2], gap="large")
-with left:
-    listing(suppression)
-with right:
+with right:  # first: an add or an import made on this run shows in the listing's count below
     add_remove(suppression)
     import_export(suppression, tenant)
+with left:
+    listing(suppression)

@@ -57,6 +57,9 @@ class Preview:
     params: dict[str, Any]
     as_of: datetime
     warnings: tuple[str, ...] = ()  # e.g. a status filter no appointment uses yet (accepted: statuses are open)
+    # recipients and suppressed members whose number is on the suppression list, excluded or not (they are
+    # skipped at send time either way); None when no ledger was given
+    on_suppression_list: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class FilterOptions:
 def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, sample: int = 20) -> Preview:
     """Counts the query's recipients and exclusions and returns the first `sample` recipients by customer id.
 
-    `ledger` is only read when the query excludes the suppression list."""
+    `ledger` (needed when the query excludes the suppression list) also gives `on_suppression_list`."""
     check_arguments(query)
     query = replace(query, as_of=query.as_of_utc())  # one instant for every statement of this preview
     if sample < 0:
@@ -92,6 +95,10 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         sql = classified_table_sql(query)
         con.execute(sql, bind(sql, bound_values(query)))
         count, excluded = _by_reason(con.execute(counted_sql()).fetchall())
+        on_list = excluded["suppressed"] if query.exclude_suppressed else None
+        if ledger is not None and not query.exclude_suppressed:
+            con.register("listed_numbers", suppressed_numbers(ledger, query.tenant_id))
+            on_list = con.execute(load_sql("segments/on_suppression_list.sql")).fetchone()[0]
         sql = selected_sql("sample")
         frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()[list(RECIPIENT_COLUMNS)]
     return Preview(
@@ -103,6 +110,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         params=described_parameters(query),
         as_of=query.as_of_utc(),
         warnings=tuple(warnings),
+        on_suppression_list=on_list,
     )
 
 

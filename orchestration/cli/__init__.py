@@ -47,6 +47,7 @@ def _register() -> None:
         audiences,
         audit,
         campaigns,
+        catalog,
         data,
         delivery,
         messages,

@@ -67,7 +67,7 @@ def audience_options(as_of_help: str) -> Callable[[Callable], Callable]:
 def preview_command(ctx: click.Context, tenant_id: int, query: AudienceQuery, sample: int, as_json: bool) -> None:
     """Count an audience's recipients and exclusions, and show the first recipients by customer id."""
     home = home_of(ctx)
-    ledger = Ledger(home.ledger) if query.exclude_suppressed else None
+    ledger = Ledger(home.ledger) if query.exclude_suppressed or home.ledger.exists() else None
     result = preview(Warehouse(home.warehouse), ledger, query, sample=sample)
     if as_json:
         click.echo(json.dumps(preview_document(result)))
@@ -91,6 +91,8 @@ def preview_document(result: Preview) -> dict:
         "as_of": result.as_of.isoformat().replace("+00:00", "Z"),
         "count": result.count,
         "excluded": result.excluded,
+        "on_suppression_list": result.on_suppression_list or 0,  # no ledger yet: no list
+        "warnings": list(result.warnings),
         "sample": sample,
     }
 
@@ -104,6 +106,11 @@ def _print_table(result: Preview) -> None:
     )
     excluded = ", ".join(f"{reason} {n}" for reason, n in result.excluded.items())
     console.print(f"[bold]{result.count}[/bold] recipients; excluded: {excluded}")
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/yellow] {warning}")
+    if result.on_suppression_list and not result.excluded["suppressed"]:
+        console.print(f"{result.on_suppression_list} of them are on the suppression list: they are skipped at "
+                      "send time (--exclude-suppressed leaves them out of the count).")
     anchored = SEGMENTS[result.segment].appointment_based
     columns = {**_SAMPLE_COLUMNS, **(_ANCHOR_COLUMNS if anchored else {})}
     shown = result.sample[list(columns)].copy()

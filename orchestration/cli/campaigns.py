@@ -18,6 +18,7 @@ from orchestration.cli.audiences import audience_options
 from orchestration.config import Home
 from orchestration.delivery.funnel import delivery_funnel
 from orchestration.errors import UserError
+from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.sender import (
     DEFAULT_RESEND,
@@ -248,7 +249,10 @@ def status_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json
         click.echo("  skipped: " + ", ".join(f"{r} {n}" for r, n in current.skipped_by_reason.items()))
     click.echo(f"  attempts {current.attempts}, retries {current.retries}, segments sent {current.segments_sent}")
     if current.error_codes:
-        click.echo("  error codes: " + ", ".join(f"{c} x{n}" for c, n in current.error_codes.items()))
+        click.echo("  error codes:")
+        for code, n in current.error_codes.items():
+            meaning = error_meaning(int(code)) if code.isdigit() else None
+            click.echo(f"    {code} x{n}" + (f": {meaning}" if meaning else ""))
     if funnel.accepted:
         rate = "—" if funnel.delivery_rate is None else f"{funnel.delivery_rate:.1%}"
         click.echo(f"  delivery: accepted {funnel.accepted}, delivered {funnel.delivered}, undelivered "

@@ -16,6 +16,7 @@ from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
 from orchestration.ledger.suppression import SuppressionList
 from orchestration.messages import templates
+from orchestration.messages.pricing import PRICES_DATE, set_tenant_price, tenant_price
 from orchestration.messages.segments import count_segments
 from orchestration.messages.shortcodes import render
 from orchestration.sender.pacing import sender_throughput_setting, set_sender_throughput
@@ -136,6 +137,7 @@ def show(ctx: click.Context, tenant_id: int) -> None:
         f"  max attempts:          {settings.max_attempts}",
         f"  retry base:            {settings.retry_base_seconds:g} s",
         f"  pause after failures:  {settings.failure_streak_pause} in a row",
+        f"  cost estimates:        {_price_text(tenant_price(ledger, tenant_id))}",
         "Twilio",
     ]
     if summary is None:
@@ -166,6 +168,9 @@ def _default_api_url() -> str:
 @click.option("--max-attempts", type=int, default=None, help="Attempts per recipient before it fails.")
 @click.option("--retry-base-seconds", type=float, default=None, help="First retry delay; doubles each time.")
 @click.option("--failure-streak", type=int, default=None, help="Failures in a row that pause a campaign.")
+@click.option("--price-per-segment", default=None, metavar="USD|list",
+              help="The tenant's own price per SMS segment in USD, for cost estimates ('list': Twilio's list "
+                   "prices by country, the default).")
 @click.pass_context
 def settings_command(
     ctx: click.Context,
@@ -176,9 +181,11 @@ def settings_command(
     max_attempts: int | None,
     retry_base_seconds: float | None,
     failure_streak: int | None,
+    price_per_segment: str | None,
 ) -> None:
     """Change the tenant's sending settings (only the options given)."""
     _, ledger = _ledger(ctx)
+    price = _price_option(price_per_segment)
     settings = update_settings(
         ledger,
         tenant_id,
@@ -194,6 +201,24 @@ def settings_command(
         f"{settings.max_attempts} attempts, retry base {settings.retry_base_seconds:g} s, "
         f"pause after {settings.failure_streak_pause} failures in a row."
     )
+    if price_per_segment is not None:
+        set_tenant_price(ledger, tenant_id, price)
+    click.echo(f"  cost estimates: {_price_text(tenant_price(ledger, tenant_id))}")
+
+
+def _price_option(value: str | None) -> float | None:
+    """--price-per-segment as a number (None for 'list' or when not given); a UserError when not a price."""
+    if value is None or value.strip().lower() == "list":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise UserError(f"--price-per-segment takes a price in USD (e.g. 0.0079) or 'list', not {value!r}.") from None
+
+
+def _price_text(price: float | None) -> str:
+    return (f"{price:g} USD per SMS segment (the tenant's own price)" if price is not None
+            else f"Twilio's list prices by country ({PRICES_DATE})")
 
 
 @tenant.command("check")

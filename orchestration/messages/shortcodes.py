@@ -4,7 +4,9 @@ Values come from the recipient columns the audiences produce (customer_id, first
 phone_e164, email, anchor_appointment_id, anchor_starts_at, anchor_ends_at, anchor_status, service_name,
 service_price, service_duration, staff_name, staff_phone, location_name, location_address) and from the
 tenant's company details (a dict with name, phone, address, website: the warehouse `company` row).
-A shortcode without a value renders as an empty string. Dates and times are rendered in UTC.
+A shortcode without a value renders as an empty string, or as its fallback when written `{code|fallback}`
+(e.g. `Hi {customer_first_name|there}`: "Hi there" for a recipient without a first name; the fallback is plain
+text without braces or '|'). Dates and times are rendered in UTC.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ _CLOCK = pd.Series([f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(
 _COMPANY_PREFIX = "company_"
 
 _INNERMOST = re.compile(r"\{([^{}]*)\}")
-_SPLIT = re.compile(r"\{([a-z0-9_]+)\}")
+_SPLIT = re.compile(r"\{([a-z0-9_]+)(?:\|([^{}|]*))?\}")  # {code} or {code|fallback}
 
 
 def known_shortcodes() -> str:
@@ -107,14 +109,18 @@ def validate_template(body: str) -> list[str]:
     problems.extend(_brace_problems(body))
     unknown: list[str] = []
     for match in _INNERMOST.finditer(body):
-        inner = match.group(1)
+        inner, bar, fallback = match.group(1).partition("|")
         if not inner.strip():
             problems.append(f"Empty shortcode '{match.group(0)}' at character {match.start() + 1}")
         elif inner != inner.strip() or any(c.isspace() for c in inner):
             hint = inner.strip() if inner.strip() in SHORTCODES else "the name without spaces"
             problems.append(
-                f"Shortcode '{match.group(0)}' at character {match.start() + 1} has spaces: write {{{hint}}}"
+                f"Shortcode '{match.group(0)}' at character {match.start() + 1} has spaces: write {{{hint}"
+                f"{bar}{fallback}}}"
             )
+        elif "|" in fallback:
+            problems.append(f"Shortcode '{match.group(0)}' at character {match.start() + 1} has more than one "
+                            "'|': write {code|fallback}")
         elif inner not in SHORTCODES and f"{{{inner}}}" not in unknown:
             unknown.append(f"{{{inner}}}")
     if unknown:
@@ -132,7 +138,12 @@ def check_template(body: str) -> str:
 
 def used_shortcodes(body: str) -> list[str]:
     """The shortcodes a (valid) template uses, in order of first use."""
-    return list(dict.fromkeys(_SPLIT.findall(body)))
+    return list(dict.fromkeys(code for code, _ in _SPLIT.findall(body)))
+
+
+def shortcodes_without_fallback(body: str) -> list[str]:
+    """The shortcodes a (valid) template uses at least once without a `|fallback`, in order of first use."""
+    return list(dict.fromkeys(m.group(1) for m in _SPLIT.finditer(body) if m.group(2) is None))
 
 
 # --- one recipient -----------------------------------------------------------------------------------
@@ -210,7 +221,8 @@ def shortcode_value(code: str, recipient: Mapping[str, Any], company: Mapping[st
 def render(body: str, recipient: Mapping[str, Any], company: Mapping[str, Any] | None = None) -> str:
     """The message one recipient gets: every shortcode replaced by its value ('' when missing)."""
     check_template(body)
-    return _SPLIT.sub(lambda match: shortcode_value(match.group(1), recipient, company), body)
+    return _SPLIT.sub(lambda match: shortcode_value(match.group(1), recipient, company) or match.group(2) or "",
+                      body)
 
 
 # --- a whole frame of recipients ---------------------------------------------------------------------
@@ -292,12 +304,12 @@ def render_many(body: str, frame: pd.DataFrame, company: Mapping[str, Any] | Non
     """`render` for every row of a recipient frame, vectorized: the template is split once into literal
     parts and shortcodes, each shortcode becomes one column of text, and the parts are concatenated."""
     check_template(body)
-    pieces = _SPLIT.split(body)  # literal, code, literal, code, ..., literal
+    pieces = _SPLIT.split(body)  # literal, code, fallback, literal, code, fallback, ..., literal
     cache: dict[str, pd.Series] = {}
     result = pd.Series(pieces[0], index=frame.index, dtype="str")
-    for code, literal in zip(pieces[1::2], pieces[2::2], strict=True):
+    for code, fallback, literal in zip(pieces[1::3], pieces[2::3], pieces[3::3], strict=True):
         if code not in cache:
             cache[code] = _values_many(code, frame, company or {})
-        result = result + cache[code] + literal
+        value = cache[code] if not fallback else cache[code].where(cache[code] != "", fallback)
+        result = result + value + literal
     return result
-

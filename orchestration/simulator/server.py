@@ -1,5 +1,6 @@
 """The simulator's HTTP server: Twilio's Messages API plus admin paths under /_sim, in a background thread.
 
+  GET  /                          a small HTML page: what this is, its accounts (SIDs only), links to the paths below
 Admin paths (no auth; the server binds 127.0.0.1 by default):
   GET  /_sim/messages[?to=+1...]  every message (outbound and inbound), oldest first, with its CURRENT status
   GET  /_sim/messages/SID         one message as it is now
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import re
 import socket
@@ -74,6 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if parts.path.startswith("/_sim/"):
             self._send(self._admin(method, parts.path, parse_qs(parts.query), body))
+            return
+        if (method, parts.path) == ("GET", "/"):
+            self._send(Reply(200, {}, raw=home_page(self.server.api), content_type="text/html; charset=utf-8"))
             return
         api = self.server.api
         api.count("requests")
@@ -165,6 +170,32 @@ class _Handler(BaseHTTPRequestHandler):
                 f"Date: {formatdate(usegmt=True)}"]
         head += [f"{name}: {value}" for name, value in reply.headers.items()]
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+
+
+def home_page(api: MessagesApi) -> bytes:
+    """The root page: what the simulator is, its accounts (SIDs, never tokens), counts and links to the admin paths."""
+    accounts = "".join(f"<li><code>{html.escape(sid)}</code></li>" for sid in api.accounts) or "<li>none</li>"
+    stats = api.stats()
+    counts = ", ".join(f"{html.escape(str(k))} {v}" for k, v in sorted(stats.items()) if v) or "nothing yet"
+    suffixes = "".join(f"<tr><td><code>…{html.escape(s)}</code></td><td>{c}</td></tr>"
+                       for s, c in sorted(api.faults.suffix_errors.items()))
+    links = "".join(f'<li><a href="{path}">{path}</a> — {what}</li>' for path, what in (
+        ("/_sim/stats", "counters"), ("/_sim/messages", "every message with its current status"),
+        ("/_sim/config", "fault settings")))
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Twilio simulator</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;color:#1f2937}}
+code{{background:#f3f4f6;padding:0 .25rem}}td{{padding:.1rem .8rem .1rem 0}}</style></head><body>
+<h1>Twilio simulator</h1>
+<p>A local stand-in for Twilio's Messages API ({html.escape(API)}/Accounts/…/Messages.json), used by
+Booknetic SMS Campaigns' demo and tests. Nothing sent here leaves this machine.
+Mode: <b>{html.escape(api.faults.mode)}</b>.</p>
+<h2>Accounts</h2><ul>{accounts}</ul>
+<h2>So far</h2><p>{counts}</p>
+<h2>Admin</h2><ul>{links}</ul>
+<h2>Failing numbers</h2><p>A destination ending in these digits gets this Twilio error (21xxx at create, 30xxx
+later as its delivery status):</p><table>{suffixes}</table>
+</body></html>"""
+    return page.encode("utf-8")
 
 
 class Simulator:
