@@ -1,12 +1,14 @@
-"""The delivery poll sensor: each tick, polls Twilio by SID for every tenant with delivery checks due.
+"""The delivery sensors: each tick, poll Twilio by SID for every tenant with delivery checks due, and list the
+inbound messages (STOP/START) to every tenant's sender number.
 
-The poll runs inside the tick (it only reads Twilio and writes the ledger), bounded per tenant so a tick stays
+The polls run inside the tick (they only read Twilio and write the ledger), bounded per tenant so a tick stays
 short; what is left is due at the next tick. Each tenant is isolated: one tenant's error (no credentials, Twilio
 unreachable, a bug) is logged and every other tenant is still polled."""
 
 import dagster as dg
 
 from orchestration.defs.resources import HomeResource
+from orchestration.delivery.inbound_poll import sync_inbound, tenants_with_senders
 from orchestration.delivery.poll import sync_tenant, tenants_due
 
 MAX_CHECKS_PER_TENANT = 2000  # messages per tenant and tick
@@ -28,3 +30,19 @@ def delivery_poll_sensor(context: dg.SensorEvaluationContext, home: HomeResource
         done.append(f"tenant {tenant_id}: {summary.checked} checked, {summary.changed} changed, "
                     f"{summary.unknown} unknown, {summary.fetch_failures} fetches failed")
     return dg.SkipReason("; ".join(done) if done else "no delivery checks due")
+
+
+@dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def inbound_poll_sensor(context: dg.SensorEvaluationContext, home: HomeResource):
+    """Lists each tenant's new inbound messages and applies their STOP/START keywords (once per message)."""
+    done = []
+    for tenant_id in tenants_with_senders(home.ledger()):
+        try:
+            summary = sync_inbound(home.home(), tenant_id)
+        except Exception as exc:  # one tenant's failure must not stop the others' polling
+            context.log.error(f"Inbound poll of tenant {tenant_id} failed: {exc!r}")
+            done.append(f"tenant {tenant_id}: failed")
+            continue
+        outcomes = ", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items())) or "nothing new"
+        done.append(f"tenant {tenant_id}: {summary.recorded} new ({outcomes})")
+    return dg.SkipReason("; ".join(done) if done else "no tenant with a sender number")
