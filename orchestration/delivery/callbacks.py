@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from orchestration.config import Home
 from orchestration.delivery.inbound import InboundMessage, record_inbound
+from orchestration.delivery.rules import enforce_filtered_share
 from orchestration.delivery.settings import TENANT_PARAM, callback_url
 from orchestration.delivery.status import adopt_unmatched, apply_status
 from orchestration.errors import UserError
@@ -135,7 +136,8 @@ def _is_inbound(request: Request) -> bool:
 
 
 class CallbackServer:
-    """The receiver on a port, with a thread that applies reports which outran the record of their send."""
+    """The receiver on a port, with a thread that applies reports which outran the record of their send and checks
+    the carrier-filtering share of running campaigns, every second."""
 
     def __init__(self, home: Home, host: str = "127.0.0.1", port: int = 0, public_url: str | None = None) -> None:
         self.app = CallbackApp(home, public_url=public_url)
@@ -152,8 +154,9 @@ class CallbackServer:
         while not self._stop.wait(ADOPT_EVERY_S):
             try:
                 adopt_unmatched(self.app.ledger)
+                enforce_filtered_share(self.app.ledger)
             except Exception as exc:  # a busy ledger or a bug: logged, tried again next second
-                log.error("Adopting early status reports failed: %r", exc)
+                log.error("Adopting early status reports or checking the 30007 share failed: %r", exc)
 
     def start(self) -> str:
         """Serves in daemon threads; returns the base URL."""

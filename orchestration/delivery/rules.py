@@ -2,7 +2,8 @@
 
 - 30034 (unregistered 10DLC sender) on any recipient pauses its campaign with the code and its meaning.
 - 30007 (carrier filtering) pauses the campaign once its share of the campaign's final delivery outcomes reaches
-  `filtered_pause_share` (default 5%) with at least `filtered_pause_min_final` (default 20) outcomes final.
+  `filtered_pause_share` (default 5%) with at least `filtered_pause_min_final` (default 20) outcomes final: checked
+  on each 30007 report, and between reports (`enforce_filtered_share`, as later outcomes raise the count).
 - 30005/30006 mark the number undeliverable for the tenant (code, time, SID): audiences exclude it as
   `undeliverable`. A later delivered message to the number clears the mark.
 - 30003/30008 may be re-sent (`select_resends`), off by default (`resend_max` 0): after `resend_delay_s`, a
@@ -106,21 +107,39 @@ def on_final(
     elif action is DeliveryAction.PAUSE:
         _pause(con, tenant_id, recipient["campaign_id"], reason_for(code, f"message {sid}"))
     elif action is DeliveryAction.PAUSE_ON_SHARE:
-        rules = rules_in(con, tenant_id)
         counts = con.execute(load_sql("delivery/filtered_share.sql"),
                              {"campaign_id": recipient["campaign_id"]}).fetchone()
-        final, filtered = counts["final"], counts["filtered"]
-        if final >= rules.filtered_pause_min_final and filtered >= rules.filtered_pause_share * final:
-            detail = (f"{filtered} of {final} final delivery outcomes, {filtered / final:.1%}; "
-                      f"the campaign pauses at {rules.filtered_pause_share:.1%}")
-            _pause(con, tenant_id, recipient["campaign_id"], reason_for(code, detail))
+        _pause_on_share(con, tenant_id, recipient["campaign_id"], counts["final"], counts["filtered"])
 
 
-def _pause(con: sqlite3.Connection, tenant_id: int, campaign_id: int, reason: str) -> None:
+def _pause_on_share(con: sqlite3.Connection, tenant_id: int, campaign_id: int, final: int, filtered: int) -> bool:
+    rules = rules_in(con, tenant_id)
+    if final < rules.filtered_pause_min_final or filtered < rules.filtered_pause_share * final:
+        return False
+    detail = (f"{filtered} of {final} final delivery outcomes, {filtered / final:.1%}; "
+              f"the campaign pauses at {rules.filtered_pause_share:.1%}")
+    return _pause(con, tenant_id, campaign_id, reason_for(30007, detail))
+
+
+def enforce_filtered_share(ledger: Ledger, tenant_id: int | None = None) -> int:
+    """Pauses the queued or sending campaigns (of one tenant, or all) whose 30007 share has reached the threshold
+    since their last 30007 report (outcomes that came after it count too); returns how many it paused. The poller
+    and the callback receiver call it between reports."""
+    paused = 0
+    with ledger.write() as con:
+        rows = con.execute(load_sql("delivery/filtered_campaigns.sql"), {"tenant_id": tenant_id}).fetchall()
+        for row in rows:
+            paused += _pause_on_share(con, row["tenant_id"], row["campaign_id"], row["final"], row["filtered"])
+    return paused
+
+
+def _pause(con: sqlite3.Connection, tenant_id: int, campaign_id: int, reason: str) -> bool:
     row = con.execute(load_sql("delivery/campaign_state.sql"),
                       {"tenant_id": tenant_id, "campaign_id": campaign_id}).fetchone()
-    if row is not None and row["state"] in PAUSABLE:
-        transition(con, tenant_id, campaign_id, "pause", reason=reason)
+    if row is None or row["state"] not in PAUSABLE:
+        return False
+    transition(con, tenant_id, campaign_id, "pause", reason=reason)
+    return True
 
 
 def select_resends(ledger: Ledger, tenant_id: int, *, now: float | None = None) -> int:
