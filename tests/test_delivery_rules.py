@@ -107,6 +107,7 @@ def test_a_30005_makes_the_number_undeliverable_in_the_next_preview_and_snapshot
     poll_tenant(ledger, 1, client_for(home, ledger, 1), now=lambda: time.time() + 11)
 
     marked = undeliverable_numbers(ledger, 1)
+    listed = CliRunner().invoke(main, ["--home", str(home.root), "delivery", "undeliverable", "--tenant", "1"])
     result = CliRunner().invoke(main, ["--home", str(home.root), "preview", "--tenant", "1", "--segment",
                                        "all_customers", "--json"])
     campaign = create_campaign(ledger, 1, "Next", TEMPLATE, AudienceQuery(1, "all_customers"), FAST)
@@ -114,6 +115,7 @@ def test_a_30005_makes_the_number_undeliverable_in_the_next_preview_and_snapshot
 
     sid = delivery_log(ledger, 1, campaign_id)["message_sid"].iloc[0]
     assert [(m["phone_e164"], m["error_code"], m["source_sid"]) for m in marked] == [(UNKNOWN_HANDSET, 30005, sid)]
+    assert UNKNOWN_HANDSET in listed.output and error_meaning(30005) in listed.output
     preview = json.loads(result.output)
     assert preview["count"] == 2 and preview["excluded"]["undeliverable"] == 1
     assert launched.recipient_count == 2 and launched.excluded["undeliverable"] == 1

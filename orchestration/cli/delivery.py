@@ -5,6 +5,7 @@ START from the sender's inbound messages), the suppression list's history, and t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 
@@ -13,6 +14,8 @@ from orchestration.cli.messages import suppression
 from orchestration.delivery.callbacks import CallbackServer
 from orchestration.delivery.inbound_poll import sync_inbound
 from orchestration.delivery.poll import PollSummary, sync_tenant
+from orchestration.delivery.rules import undeliverable_numbers
+from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.ledger.suppression import SuppressionList
 
@@ -43,7 +46,25 @@ def sync_command(ctx: click.Context, tenant_id: int, campaign_id: int | None, as
     by_status = ", ".join(f"{status} {n}" for status, n in sorted(summary.statuses.items())) or "nothing due"
     click.echo(f"Tenant {tenant_id}: {summary.checked} messages checked, {summary.changed} changed "
                f"({summary.final} final), {summary.unknown} unknown after the maximum age, "
-               f"{summary.fetch_failures} fetches failed (checked again later). Now: {by_status}.")
+               f"{summary.fetch_failures} fetches failed (checked again later). Now: {by_status}. "
+               f"Campaigns paused by carrier filtering: {summary.paused}; recipients to re-send: {summary.resends}.")
+
+
+@delivery_group.command("undeliverable")
+@click.option("--tenant", "tenant_id", type=click.IntRange(min=0), default=0, show_default=True, help="Tenant id.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@click.pass_context
+def undeliverable_command(ctx: click.Context, tenant_id: int, as_json: bool) -> None:
+    """Numbers Twilio reported unknown or unreachable (30005, 30006): excluded from the tenant's audiences."""
+    found = undeliverable_numbers(Ledger(home_of(ctx).ledger), tenant_id)
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    for row in found:
+        marked = datetime.fromtimestamp(row["marked_at"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{row['phone_e164']}\t{row['error_code']}\t{error_meaning(row['error_code'])}\t"
+                   f"{row['source_sid']}\t{marked}")
+    click.echo(f"-- {len(found)} undeliverable numbers")
 
 
 @main.group("inbound")
