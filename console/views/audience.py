@@ -14,6 +14,7 @@ EXCLUSION_LABELS = {
     "invalid_phone": "Invalid phone number",
     "duplicate_phone": "Shares a number (sent once)",
     "suppressed": "On the suppression list",
+    "undeliverable": "Undeliverable (Twilio 30005/30006)",
 }
 CUSTOM = "Custom…"
 

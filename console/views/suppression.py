@@ -9,7 +9,8 @@ from console import ui
 from orchestration.ledger.suppression import SuppressionList
 
 SHOWN = 500
-SOURCE_LABELS = {"manual": "Added by hand", "import": "Imported", "provider_opt_out": "Replied STOP"}
+SOURCE_LABELS = {"manual": "Added by hand", "import": "Imported", "provider_opt_out": "Replied STOP",
+                 "inbound": "Replied STOP (inbound)"}
 
 
 def add_remove(suppression: SuppressionList) -> None:
@@ -81,6 +82,7 @@ def listing(suppression: SuppressionList) -> None:
             "Phone": [e.phone_e164 for e in entries],
             "Reason": [e.reason for e in entries],
             "Source": [SOURCE_LABELS.get(e.source, e.source) for e in entries],
+            "Message SID": [e.source_sid or "" for e in entries],
             "Added (UTC)": [e.added_at[:16].replace("T", " ") for e in entries],
         }
     )

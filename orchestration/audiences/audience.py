@@ -32,7 +32,7 @@ from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
 from orchestration.warehouse import Warehouse
 
-EXCLUSIONS = ("no_phone", "invalid_phone", "duplicate_phone", "suppressed")
+EXCLUSIONS = ("no_phone", "invalid_phone", "duplicate_phone", "suppressed", "undeliverable")
 RECIPIENT_COLUMNS = (
     "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
     "anchor_appointment_id", "anchor_starts_at", "anchor_ends_at", "anchor_status",
@@ -83,7 +83,8 @@ class FilterOptions:
 def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, sample: int = 20) -> Preview:
     """Counts the query's recipients and exclusions and returns the first `sample` recipients by customer id.
 
-    `ledger` (needed when the query excludes the suppression list) also gives `on_suppression_list`."""
+    `ledger` (None: nothing is excluded but by phone) gives the undeliverable numbers, the suppression list when
+    the query excludes it, and `on_suppression_list`."""
     check_arguments(query)
     query = replace(query, as_of=query.as_of_utc())  # one instant for every statement of this preview
     if sample < 0:
@@ -164,7 +165,8 @@ def segment_sizes(
     warehouse: Warehouse, ledger: Ledger | None, tenant_id: int, as_of: datetime | None = None
 ) -> pd.DataFrame:
     """Each ready segment's size with default parameters and no filter (suppression list excluded when a
-    ledger is given): columns segment, label, recipients, no_phone, invalid_phone, duplicate_phone, suppressed."""
+    ledger is given): columns segment, label, recipients, no_phone, invalid_phone, duplicate_phone, suppressed,
+    undeliverable."""
     moment = AudienceQuery(tenant_id, "all_customers", as_of=as_of).as_of_utc()
     queries = [AudienceQuery(tenant_id, name, exclude_suppressed=ledger is not None, as_of=moment) for name in SEGMENTS]
     suppressed = _suppressed(ledger, queries[0])
@@ -190,11 +192,12 @@ def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
 
 
 def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:
-    if not query.exclude_suppressed:
-        return no_suppressed_numbers()
+    """The numbers to exclude: undeliverable ones whenever the ledger is given, the suppression list when asked."""
     if ledger is None:
-        raise ValueError("excluding the suppression list needs the ledger")
-    return suppressed_numbers(ledger, query.tenant_id)
+        if query.exclude_suppressed:
+            raise ValueError("excluding the suppression list needs the ledger")
+        return no_suppressed_numbers()
+    return suppressed_numbers(ledger, query.tenant_id, suppressed=query.exclude_suppressed)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, query: AudienceQuery, suppressed: pa.Table) -> tuple[int, dict]:

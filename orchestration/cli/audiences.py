@@ -67,7 +67,7 @@ def audience_options(as_of_help: str) -> Callable[[Callable], Callable]:
 def preview_command(ctx: click.Context, tenant_id: int, query: AudienceQuery, sample: int, as_json: bool) -> None:
     """Count an audience's recipients and exclusions, and show the first recipients by customer id."""
     home = home_of(ctx)
-    ledger = Ledger(home.ledger) if query.exclude_suppressed or home.ledger.exists() else None
+    ledger = Ledger(home.ledger)  # undeliverable numbers are always excluded; the suppression list when asked
     result = preview(Warehouse(home.warehouse), ledger, query, sample=sample)
     if as_json:
         click.echo(json.dumps(preview_document(result)))

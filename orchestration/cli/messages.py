@@ -11,6 +11,7 @@ import click
 
 from orchestration.cli import home_of, main
 from orchestration.config import TWILIO_API_URL_ENV, Home
+from orchestration.delivery.rules import DeliveryRules, get_rules, planned_rules, update_rules
 from orchestration.delivery.settings import set_callback_url, stored_callback_url
 from orchestration.errors import UserError
 from orchestration.ledger.store import Ledger
@@ -138,6 +139,7 @@ def show(ctx: click.Context, tenant_id: int) -> None:
         f"  retry base:            {settings.retry_base_seconds:g} s",
         f"  pause after failures:  {settings.failure_streak_pause} in a row",
         f"  cost estimates:        {_price_text(tenant_price(ledger, tenant_id))}",
+        f"  {_rules_line(get_rules(ledger, tenant_id))}",
         "Twilio",
     ]
     if summary is None:
@@ -171,6 +173,14 @@ def _default_api_url() -> str:
 @click.option("--price-per-segment", default=None, metavar="USD|list",
               help="The tenant's own price per SMS segment in USD, for cost estimates ('list': Twilio's list "
                    "prices by country, the default).")
+@click.option("--delivery-retries", type=int, default=None,
+              help="Re-sends of a message undelivered with 30003/30008, per recipient (0: off, the default).")
+@click.option("--delivery-retry-delay", type=float, default=None,
+              help="Seconds after the undelivered report before a re-send (default 900).")
+@click.option("--filtered-pause-share", type=float, default=None,
+              help="Share of a campaign's final outcomes filtered by carriers (30007) that pauses it (default 0.05).")
+@click.option("--filtered-pause-min", type=int, default=None,
+              help="Final outcomes needed before the 30007 share can pause a campaign (default 20).")
 @click.pass_context
 def settings_command(
     ctx: click.Context,
@@ -182,10 +192,17 @@ def settings_command(
     retry_base_seconds: float | None,
     failure_streak: int | None,
     price_per_segment: str | None,
+    delivery_retries: int | None,
+    delivery_retry_delay: float | None,
+    filtered_pause_share: float | None,
+    filtered_pause_min: int | None,
 ) -> None:
-    """Change the tenant's sending settings (only the options given)."""
+    """Change the tenant's sending settings and rules on delivery errors (only the options given)."""
     _, ledger = _ledger(ctx)
     price = _price_option(price_per_segment)
+    rule_changes = {"resend_max": delivery_retries, "resend_delay_s": delivery_retry_delay,
+                    "filtered_pause_share": filtered_pause_share, "filtered_pause_min_final": filtered_pause_min}
+    planned_rules(ledger, tenant_id, **rule_changes)  # a bad value is refused before anything is written
     settings = update_settings(
         ledger,
         tenant_id,
@@ -196,6 +213,7 @@ def settings_command(
         retry_base_seconds=retry_base_seconds,
         failure_streak_pause=failure_streak,
     )
+    rules = update_rules(ledger, tenant_id, **rule_changes)
     click.echo(
         f"Tenant {tenant_id}: region {settings.default_region}, {settings.rate_limit_per_s:g} messages/s, "
         f"{settings.max_attempts} attempts, retry base {settings.retry_base_seconds:g} s, "
@@ -204,6 +222,7 @@ def settings_command(
     if price_per_segment is not None:
         set_tenant_price(ledger, tenant_id, price)
     click.echo(f"  cost estimates: {_price_text(tenant_price(ledger, tenant_id))}")
+    click.echo(_rules_line(rules))
 
 
 def _price_option(value: str | None) -> float | None:
@@ -219,6 +238,13 @@ def _price_option(value: str | None) -> float | None:
 def _price_text(price: float | None) -> str:
     return (f"{price:g} USD per SMS segment (the tenant's own price)" if price is not None
             else f"Twilio's list prices by country ({PRICES_DATE})")
+
+
+def _rules_line(rules: DeliveryRules) -> str:
+    resends = (f"re-send after 30003/30008 up to {rules.resend_max} time(s), {rules.resend_delay_s:g} s after the "
+               "report" if rules.resend_max else "no re-sends after 30003/30008")
+    return (f"Delivery errors: {resends}; pause on carrier filtering (30007) at {rules.filtered_pause_share:.1%} "
+            f"of at least {rules.filtered_pause_min_final} final outcomes; 30034 pauses; 30005/30006 undeliverable.")
 
 
 @tenant.command("check")

@@ -1,4 +1,5 @@
-"""Delivery tracking: Twilio's status precedence, polling by SID, and the signed status-callback receiver."""
+"""Delivery tracking: Twilio's status precedence, polling by SID, the signed callback receiver (status callbacks and
+incoming messages), inbound STOP/START opt-outs, and the rules on delivery errors (pause, undeliverable, re-send)."""
 
 from orchestration.delivery.settings import callback_url, set_callback_url, stored_callback_url
 from orchestration.delivery.status import (

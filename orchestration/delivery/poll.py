@@ -22,6 +22,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from orchestration.config import Home
+from orchestration.delivery.rules import enforce_filtered_share, select_resends
 from orchestration.delivery.status import FINAL, adopt_unmatched, apply_in
 from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
@@ -64,13 +65,16 @@ class PollSummary:
     unknown: int = 0
     adopted: int = 0
     batches: int = 0
+    paused: int = 0  # campaigns paused by the carrier-filtering (30007) share
+    resends: int = 0  # recipients put back to be sent again after 30003/30008 (when the tenant's rules allow)
     statuses: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "tenant_id": self.tenant_id, "checked": self.checked, "fetch_failures": self.fetch_failures,
             "changed": self.changed, "final": self.final, "unknown": self.unknown, "adopted": self.adopted,
-            "batches": self.batches, "statuses": dict(sorted(self.statuses.items())),
+            "batches": self.batches, "paused": self.paused, "resends": self.resends,
+            "statuses": dict(sorted(self.statuses.items())),
         }
 
 
@@ -180,6 +184,10 @@ def tenants_due(ledger: Ledger, now: float | None = None) -> list[int]:
 
 
 def sync_tenant(home: Home, tenant_id: int, **options: Any) -> PollSummary:
-    """`poll_tenant` with the tenant's client built from the home's ledger (the CLI and the sensor)."""
+    """`poll_tenant` with the tenant's client built from the home's ledger (the CLI and the sensor), then the
+    carrier-filtering share rule and the re-sends after 30003/30008 that the tenant's rules allow."""
     ledger = Ledger(home.ledger)
-    return poll_tenant(ledger, tenant_id, client_for(home, ledger, tenant_id), **options)
+    summary = poll_tenant(ledger, tenant_id, client_for(home, ledger, tenant_id), **options)
+    summary.paused = enforce_filtered_share(ledger, tenant_id)
+    summary.resends = select_resends(ledger, tenant_id, now=options.get("now", time.time)())
+    return summary

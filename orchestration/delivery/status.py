@@ -8,7 +8,9 @@ gave up after its maximum age; any later Twilio status that is final still repla
 
 A report for a SID that no recipient of the tenant owns changes no recipient. It is logged and kept, unmatched
 (a callback can outrun the engine's record of the create that produced it); `adopt_unmatched` applies it once the
-SID is recorded on a recipient of the same tenant (the receiver and the poller call it).
+SID is recorded on a recipient of the same tenant (the receiver and the poller call it). A report for a SID the
+recipient had before a re-send (`delivery_resends`) is kept with that recipient and changes nothing. A final status
+applies the rule of its error code (`rules.on_final`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from orchestration.delivery.rules import on_final
 from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
@@ -125,7 +128,7 @@ def apply_in(
     normal = normalise(status)
     row = con.execute(load_sql("delivery/recipient_by_sid.sql"), {"tenant_id": tenant_id, "sid": sid}).fetchone()
     recipient_id = row["recipient_id"] if row else None
-    forward = row is not None and moves_forward(row["delivery_status"], normal)
+    forward = row is not None and bool(row["current"]) and moves_forward(row["delivery_status"], normal)
     con.execute(
         load_sql("delivery/event_insert.sql"),
         {"tenant_id": tenant_id, "recipient_id": recipient_id, "sid": sid, "status": str(status), "error_code": code,
@@ -136,8 +139,10 @@ def apply_in(
         return Applied("unmatched", normal)
     if forward:
         _move(con, recipient_id, normal, code, now)
-        if code is not None and normal in FINAL:
-            log.info("SID %s %s: %s %s", sid, normal, code, error_meaning(code) or "")
+        if normal in FINAL:
+            if code is not None:
+                log.info("SID %s %s: %s %s", sid, normal, code, error_meaning(code) or "")
+            on_final(con, tenant_id, row, normal, code, sid, now)
         return Applied("applied", normal, recipient_id)
     return Applied("stale", normal, recipient_id)
 
@@ -163,6 +168,9 @@ def adopt_unmatched(ledger: Ledger, limit: int = 1000) -> int:
             forward = moves_forward(current["delivery_status"], normal)
             if forward:
                 _move(con, row["recipient_id"], normal, row["error_code"], row["received_at"])
+                if normal in FINAL:
+                    on_final(con, row["tenant_id"], current, normal, row["error_code"], row["sid"],
+                             row["received_at"])
             con.execute(
                 load_sql("delivery/event_adopt.sql"),
                 {"event_id": row["event_id"], "recipient_id": row["recipient_id"], "applied": int(forward)},

@@ -9,6 +9,8 @@ One table, with each code's meaning, decides it (ARCHITECTURE.md, "Retries"):
 - SUPPRESS: the recipient opted out (21610): suppressed for every later send of the tenant.
 - PAUSE: the tenant's account or sender is set up wrongly; every further send would fail the same way, so the
   campaign pauses with the code's meaning and no recipient is failed for it.
+Delivery errors (a later `undelivered`/`failed` status) have their own rules in DELIVERY_CODES, with the same
+meanings: pause (30034), pause past a share (30007), re-send later (30003, 30008), undeliverable (30005, 30006).
 """
 
 from __future__ import annotations
@@ -70,6 +72,31 @@ RETRY_CODES = CODES_BY_ACTION[Action.RETRY]
 FAIL_CODES = CODES_BY_ACTION[Action.FAIL]
 SUPPRESS_CODES = CODES_BY_ACTION[Action.SUPPRESS]
 PAUSE_CODES = CODES_BY_ACTION[Action.PAUSE]
+
+
+class DeliveryAction(StrEnum):
+    """What a delivery error (a final `undelivered`/`failed` status with this code) does, after the send."""
+
+    PAUSE = "pause"  # the sender cannot deliver anything (30034): pause the campaign with the reason
+    PAUSE_ON_SHARE = "pause_on_share"  # carrier filtering (30007): pause once its share of final outcomes is high
+    RESEND = "resend"  # maybe transient (30003, 30008): may be sent again later, capped (off by default)
+    UNDELIVERABLE = "undeliverable"  # the number cannot get SMS (30005, 30006): excluded from the tenant's sends
+
+
+# Delivery error codes -> what they do; their meanings are ERROR_CODES' (one table of meanings for everything).
+DELIVERY_CODES: dict[int, DeliveryAction] = {
+    30003: DeliveryAction.RESEND,
+    30005: DeliveryAction.UNDELIVERABLE,
+    30006: DeliveryAction.UNDELIVERABLE,
+    30007: DeliveryAction.PAUSE_ON_SHARE,
+    30008: DeliveryAction.RESEND,
+    30034: DeliveryAction.PAUSE,
+}
+
+
+def delivery_action(error_code: int | None) -> DeliveryAction | None:
+    """What a delivery error code does after the send, or None for a code with no rule."""
+    return DELIVERY_CODES.get(error_code) if error_code is not None else None
 
 
 def error_meaning(error_code: int | None) -> str | None:

@@ -1,4 +1,5 @@
-"""A tenant's suppression list: numbers (E.164) that never get a message, with CSV import and export."""
+"""A tenant's suppression list: numbers (E.164) that never get a message, with CSV import and export, and the
+append-only log of every change (who added or removed a number, why, and the inbound message that did it)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from orchestration.messages.csv_safe import escape_formula, unescape_formula
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants.settings import check_tenant_id, ensure_tenant_row, get_settings
 
-SOURCES = ("manual", "import", "provider_opt_out")
+SOURCES = ("manual", "import", "provider_opt_out", "inbound")
 PHONE_HEADERS = ("phone", "phone_number", "number", "mobile", "mobile_number", "phone_e164")
 EXPORT_COLUMNS = ("phone_e164", "reason", "source", "added_at")
 
@@ -33,6 +34,19 @@ class SuppressionEntry:
     reason: str
     source: str
     added_at: str
+    source_sid: str | None = None  # the inbound message (STOP) that added it
+
+
+@dataclass(frozen=True)
+class SuppressionChange:
+    """One change of a tenant's suppression list: `added` or `removed`, by whom (`source`) and why."""
+
+    phone_e164: str
+    change: str
+    source: str
+    reason: str
+    source_sid: str | None
+    changed_at: str
 
 
 @dataclass
@@ -57,6 +71,41 @@ def to_e164(raw: str, region: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def add_in(
+    con: sqlite3.Connection, tenant_id: int, e164: str, reason: str, source: str, source_sid: str | None = None
+) -> bool:
+    """Inside a write transaction (tenant row ensured): suppress an E.164 number; False when it already was. The
+    addition is logged in `suppression_changes` by the ledger itself (a trigger)."""
+    return con.execute(
+        load_sql("ledger/queries/suppression_add.sql"),
+        {"tenant_id": tenant_id, "phone_e164": e164, "reason": reason, "source": source, "source_sid": source_sid},
+    ).rowcount > 0
+
+
+def source_of(con: sqlite3.Connection, tenant_id: int, e164: str) -> str | None:
+    """Who suppressed this number (manual, import, provider_opt_out, inbound), or None when it is not suppressed."""
+    row = con.execute(load_sql("ledger/queries/suppression_source.sql"),
+                      {"tenant_id": tenant_id, "phone_e164": e164}).fetchone()
+    return row["source"] if row else None
+
+
+def remove_in(
+    con: sqlite3.Connection, tenant_id: int, e164: str, source: str, reason: str, source_sid: str | None = None
+) -> bool:
+    """Inside a write transaction: lift one number's suppression and log who did it; False when it was not
+    suppressed."""
+    removed = con.execute(
+        load_sql("ledger/queries/suppression_remove.sql"), {"tenant_id": tenant_id, "phone_e164": e164}
+    ).rowcount > 0
+    if removed:
+        con.execute(
+            load_sql("ledger/queries/suppression_change_removed.sql"),
+            {"tenant_id": tenant_id, "phone_e164": e164, "source": source, "reason": reason,
+             "source_sid": source_sid},
+        )
+    return removed
 
 
 def _present(con: sqlite3.Connection, tenant_id: int, numbers: list[str]) -> set[str]:
@@ -84,29 +133,35 @@ class SuppressionList:
             raise UserError(f"{raw!r} is not a valid phone number (numbers without + are read as {region})")
         return e164
 
-    def add(self, raw: str, reason: str = "", source: str = "manual") -> bool:
-        """Suppress one number; False when it was already suppressed (its first reason is kept)."""
+    def add(self, raw: str, reason: str = "", source: str = "manual", source_sid: str | None = None) -> bool:
+        """Suppress one number; False when it was already suppressed (its first reason and source are kept)."""
         if source not in SOURCES:
             raise UserError(f"Unknown source {source!r}; use one of {', '.join(SOURCES)}")
         e164 = self.normalize(raw)
         with self.ledger.write() as con:
             ensure_tenant_row(con, self.tenant_id)
-            cursor = con.execute(
-                load_sql("ledger/queries/suppression_add.sql"),
-                {"tenant_id": self.tenant_id, "phone_e164": e164, "reason": reason.strip(), "source": source},
-            )
+            added = add_in(con, self.tenant_id, e164, reason.strip(), source, source_sid)
             audit.record(con, self.tenant_id, "suppression.add", e164, f"{source}: {reason.strip()}")
-        return cursor.rowcount > 0
+        return added
 
     def remove(self, raw: str) -> bool:
-        """Lift the suppression of one number; False when it was not suppressed."""
+        """Lift the suppression of one number (a person's decision, logged as `manual`); False when it was not
+        suppressed."""
         e164 = self.normalize(raw)
         with self.ledger.write() as con:
-            cursor = con.execute(
-                load_sql("ledger/queries/suppression_remove.sql"), {"tenant_id": self.tenant_id, "phone_e164": e164}
-            )
+            removed = remove_in(con, self.tenant_id, e164, "manual", "removed by a person")
             audit.record(con, self.tenant_id, "suppression.remove", e164)
-        return cursor.rowcount > 0
+        return removed
+
+    def changes(self, phone: str | None = None, limit: int | None = None) -> list[SuppressionChange]:
+        """The list's changes, newest first (of one number when `phone` is given)."""
+        e164 = self.normalize(phone) if phone else None
+        with self.ledger.read() as con:
+            rows = con.execute(
+                load_sql("ledger/queries/suppression_changes.sql"),
+                {"tenant_id": self.tenant_id, "phone_e164": e164, "limit": -1 if limit is None else limit},
+            ).fetchall()
+        return [SuppressionChange(**dict(row)) for row in rows]
 
     def entries(self, search: str = "", limit: int | None = None) -> list[SuppressionEntry]:
         """Suppressed numbers, by number; `search` keeps those whose number or reason contains it."""

@@ -1,8 +1,8 @@
 -- A segment's members with their exclusion reason (NULL = a recipient). Reads `segment_members(tenant_id,
--- customer_id, anchor_appointment_id)` and `suppressed_numbers(tenant_id, phone_e164)` (empty unless a preview
--- excludes the suppression list). Rules in order: no_phone, invalid_phone, duplicate_phone (of the members
--- sharing one E.164 number the lowest customer id stays), then suppressed (so a suppressed number shared by
--- several members counts once as suppressed and otherwise as duplicate_phone). The lowest id per number is a
+-- customer_id, anchor_appointment_id)` and `suppressed_numbers(tenant_id, phone_e164, exclusion)` (the suppression
+-- list when a preview excludes it, and the tenant's undeliverable numbers). Rules in order: no_phone, invalid_phone,
+-- duplicate_phone (of the members sharing one E.164 number the lowest customer id stays), then suppressed or
+-- undeliverable (so such a number shared by several members counts once as that and otherwise as duplicate_phone). The lowest id per number is a
 -- GROUP BY joined back, not a row_number() window: same result, and DuckDB's window over many tiny partitions was
 -- the slowest operator of previews and materialization (BENCHMARKS.md).
 WITH member_phones AS (
@@ -23,7 +23,7 @@ SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id,
            WHEN m.phone_status = 'no_phone' THEN 'no_phone'
            WHEN m.phone_status <> 'ok' OR m.phone_e164 IS NULL THEN 'invalid_phone'
            WHEN f.customer_id <> m.customer_id THEN 'duplicate_phone'
-           WHEN s.phone_e164 IS NOT NULL THEN 'suppressed'
+           WHEN s.phone_e164 IS NOT NULL THEN s.exclusion
        END AS exclusion
 FROM member_phones AS m
 LEFT JOIN first_of_phone AS f ON f.tenant_id = m.tenant_id AND f.phone_e164 = m.phone_e164

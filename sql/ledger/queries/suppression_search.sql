@@ -1,6 +1,6 @@
 -- A tenant's suppressed numbers whose number (as written or as digits) or reason matches; LIKE patterns
 -- escape \ % _ with a backslash; :limit -1 = no limit.
-SELECT phone_e164, reason, source, added_at
+SELECT phone_e164, reason, source, added_at, source_sid
 FROM suppression
 WHERE tenant_id = :tenant_id
   AND (phone_e164 LIKE :pattern ESCAPE '\'

@@ -1,0 +1,11 @@
+-- Queued or sending campaigns (of one tenant, or of all with :tenant_id NULL) with final delivery outcomes and at
+-- least one of them carrier filtering (30007): what the share rule checks between reports.
+SELECT c.tenant_id, c.campaign_id,
+       count(*) AS final,
+       sum(r.delivery_error_code = 30007) AS filtered
+FROM campaigns AS c
+JOIN recipients AS r ON r.campaign_id = c.campaign_id
+WHERE c.state IN ('queued', 'sending') AND (:tenant_id IS NULL OR c.tenant_id = :tenant_id)
+  AND r.delivery_status IN ('delivered', 'undelivered', 'failed')
+GROUP BY c.tenant_id, c.campaign_id
+HAVING sum(r.delivery_error_code = 30007) > 0
