@@ -109,12 +109,14 @@ def test_audit_export_writes_one_tenants_rows_with_formulas_escaped(home, tmp_pa
     ledger = Ledger(home.ledger)
     SuppressionList(ledger, 1).add("+14155550100")
     SuppressionList(ledger, 2).add("+14155550199", reason="tenant two")
+    audit.record(ledger, 1, "settings.change", '=HYPERLINK("http://evil.example")')  # text a sheet would run
     out = tmp_path / "audit.csv"
     result = CliRunner().invoke(main, ["--home", str(home.root), "audit", "export", "--tenant", "1", "--out", str(out)])
-    assert result.exit_code == 0 and "Wrote 1 audit rows of tenant 1" in result.output, result.output
+    assert result.exit_code == 0 and "Wrote 2 audit rows of tenant 1" in result.output, result.output
     text = out.read_text()
-    assert "+14155550100" in text and "+14155550199" not in text and "tenant two" not in text
-    assert ",'+14155550100," in text  # a cell starting with + would run as a formula in a spreadsheet
+    assert "+14155550199" not in text and "tenant two" not in text
+    assert ",+14155550100," in text  # a plain number (an E.164 phone) as it is: joins and re-imports keep working
+    assert ""","'=HYPERLINK(""http://evil.example"")",""" in text  # a formula is escaped
 
 
 def test_audit_export_to_a_missing_folder_is_one_error_and_no_file(home, tmp_path):
