@@ -136,6 +136,7 @@ def show(ctx: click.Context, tenant_id: int) -> None:
         f"  max attempts:          {settings.max_attempts}",
         f"  retry base:            {settings.retry_base_seconds:g} s",
         f"  pause after failures:  {settings.failure_streak_pause} in a row",
+        f"  time zone:             {settings.timezone or 'not set'}",
         "Twilio",
     ]
     if summary is None:
@@ -166,6 +167,8 @@ def _default_api_url() -> str:
 @click.option("--max-attempts", type=int, default=None, help="Attempts per recipient before it fails.")
 @click.option("--retry-base-seconds", type=float, default=None, help="First retry delay; doubles each time.")
 @click.option("--failure-streak", type=int, default=None, help="Failures in a row that pause a campaign.")
+@click.option("--timezone", default=None, help="The business's IANA time zone (America/New_York): how a --send-at "
+              "without an offset is read.")
 @click.pass_context
 def settings_command(
     ctx: click.Context,
@@ -176,6 +179,7 @@ def settings_command(
     max_attempts: int | None,
     retry_base_seconds: float | None,
     failure_streak: int | None,
+    timezone: str | None,
 ) -> None:
     """Change the tenant's sending settings (only the options given)."""
     _, ledger = _ledger(ctx)
@@ -188,11 +192,12 @@ def settings_command(
         max_attempts=max_attempts,
         retry_base_seconds=retry_base_seconds,
         failure_streak_pause=failure_streak,
+        timezone=timezone,
     )
     click.echo(
         f"Tenant {tenant_id}: region {settings.default_region}, {settings.rate_limit_per_s:g} messages/s, "
         f"{settings.max_attempts} attempts, retry base {settings.retry_base_seconds:g} s, "
-        f"pause after {settings.failure_streak_pause} failures in a row."
+        f"pause after {settings.failure_streak_pause} failures in a row; time zone {settings.timezone or 'not set'}."
     )
 
 
