@@ -112,6 +112,24 @@ def test_a_schedule_due_now_is_sent_with_the_audience_frozen_at_send_time(home, 
     assert sorted(m["to"] for m in simulator.accepted())[-1] == "+12015550900"
 
 
+def test_a_run_that_died_while_freezing_at_send_time_is_redone_by_the_next_run_each_recipient_once(home, simulator):
+    ledger = with_twilio(home)
+    campaign_id = scheduled(ledger, small_warehouse(home, count=3))
+    with ledger.write() as con:  # as a run leaves it that died after its first rows: sending, still to freeze
+        con.execute("UPDATE campaigns SET state = 'sending', first_run_at = :t WHERE campaign_id = :id",
+                    {"t": TEN, "id": campaign_id})  # fmt: skip
+        con.execute("INSERT INTO recipients (campaign_id, customer_id, phone_e164, body, segments)"
+                    " VALUES (:id, 100, '+12015550100', 'partial', 1)", {"id": campaign_id})
+
+    requests = tenant_campaigns_needing_run(ledger, 1, now=TEN + 60)
+    summary = run_campaign(home, 1, campaign_id, now=TEN + 60)
+
+    assert requests == [(campaign_id, 1)]
+    assert summary.stopped == "completed" and summary.sent == 3
+    assert sorted(m["to"] for m in simulator.accepted()) == ["+12015550100", "+12015550101", "+12015550102"]
+    assert "partial" not in {m["body"] for m in simulator.accepted()}
+
+
 def test_freeze_at_schedule_sends_to_the_audience_as_it_was_at_launch(home, simulator):
     ledger = with_twilio(home)
     warehouse = small_warehouse(home, count=3)
