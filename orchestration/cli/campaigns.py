@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime
 
 import click
@@ -43,6 +44,16 @@ from orchestration.sender import (
     status,
 )
 from orchestration.sender.campaigns import company_details
+from orchestration.sender.schedule import (
+    DEFAULT_MAX_LATENESS_S,
+    FREEZE_AT,
+    Schedule,
+    format_instant,
+    format_lateness,
+    parse_lateness,
+    parse_send_at,
+)
+from orchestration.tenants import get_settings
 from orchestration.warehouse import Warehouse
 
 _tenant = click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
@@ -50,21 +61,37 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print one JSON obj
 PROGRESS_EVERY_S = 0.5
 
 
-def _campaign_line(campaign: Campaign) -> str:
+def _campaign_line(campaign: Campaign, zone: str | None = None) -> str:
     reason = f" ({campaign.pause_reason})" if campaign.pause_reason else ""
     origin = f", a resend of campaign {campaign.origin_campaign_id}" if campaign.origin_campaign_id else ""
-    return f"Campaign {campaign.campaign_id} '{campaign.name}': {campaign.state}{reason}{origin}"
+    schedule = _schedule(campaign, zone)
+    return f"Campaign {campaign.campaign_id} '{campaign.name}': {campaign.state}{reason}{origin}{schedule}"
 
 
-def _echo_campaign(campaign: Campaign, as_json: bool) -> None:
+def _schedule(campaign: Campaign, zone: str | None) -> str:
+    if campaign.send_at is None:
+        return ""
+    frozen = "audience frozen at send time" if campaign.freeze_at == "send" else "audience frozen at launch"
+    return (f"; scheduled for {format_instant(campaign.send_at, zone)} (max lateness "
+            f"{format_lateness(campaign.max_lateness_s)}, {frozen})")
+
+
+def _zone(ctx: click.Context, tenant_id: int) -> str | None:
+    return get_settings(Ledger(home_of(ctx).ledger), tenant_id).timezone
+
+
+def _echo_campaign(campaign: Campaign, as_json: bool, zone: str | None = None) -> None:
     if as_json:
         click.echo(json.dumps(_public(campaign)))
     else:
-        click.echo(_campaign_line(campaign))
+        click.echo(_campaign_line(campaign, zone))
 
 
 def _public(campaign: Campaign) -> dict:
-    return {k: v for k, v in campaign.as_dict().items() if k not in ("runner_host", "runner_pid", "runner_id")}
+    values = {k: v for k, v in campaign.as_dict().items() if k not in ("runner_host", "runner_pid", "runner_id")}
+    if campaign.send_at is not None:
+        values["send_at_iso"] = datetime.fromtimestamp(campaign.send_at, UTC).isoformat()
+    return values
 
 
 @main.group("campaign")
@@ -80,16 +107,32 @@ def campaign_group() -> None:
 @click.option("--max-attempts", type=int, default=None, help="Tries per recipient (default: tenant setting, 3).")
 @click.option("--retry-base-seconds", type=float, default=None, help="First retry delay, doubled each time.")
 @click.option("--rate", type=float, default=None, help="Messages per second (default: tenant setting; 0 = none).")
+@click.option("--send-at", default=None,
+              help="Send at this ISO 8601 time (with an offset or Z; without one: the tenant's time zone).")
+@click.option("--max-lateness", default=None,
+              help=f"Not sent if it would start later than this after --send-at (default "
+                   f"{format_lateness(DEFAULT_MAX_LATENESS_S)}; off: send however late).")
+@click.option("--freeze-at", type=click.Choice(FREEZE_AT), default="send", show_default=True,
+              help="Freeze a scheduled campaign's audience at its send time, or when it is launched (schedule).")
 @_json
 @click.pass_context
 def create_command(
     ctx: click.Context, tenant_id: int, name: str, query: AudienceQuery, template: str, max_attempts: int | None,
-    retry_base_seconds: float | None, rate: float | None, as_json: bool,
+    retry_base_seconds: float | None, rate: float | None, send_at: str | None, max_lateness: str | None,
+    freeze_at: str, as_json: bool,
 ) -> None:  # fmt: skip
-    """Create a draft campaign for a segment (launch it to freeze its recipients)."""
+    """Create a draft campaign for a segment (launch it to freeze its recipients, or to queue it for --send-at)."""
     settings = CampaignSettings(max_attempts=max_attempts, retry_base_seconds=retry_base_seconds, rate_limit_per_s=rate)
     ledger = Ledger(home_of(ctx).ledger)
-    _echo_campaign(create_campaign(ledger, tenant_id, name, template, query, settings), as_json)
+    zone = get_settings(ledger, tenant_id).timezone
+    schedule = None
+    if send_at is not None:
+        lateness = DEFAULT_MAX_LATENESS_S if max_lateness is None else parse_lateness(max_lateness)
+        schedule = Schedule(parse_send_at(send_at, zone), lateness, freeze_at)
+    elif max_lateness is not None:
+        raise UserError("--max-lateness only applies with --send-at.")
+    campaign = create_campaign(ledger, tenant_id, name, template, query, settings, schedule=schedule)
+    _echo_campaign(campaign, as_json, zone)
 
 
 @campaign_group.command("launch")
@@ -105,6 +148,15 @@ def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, queue_o
 
     home = home_of(ctx)
     campaign = launch(Ledger(home.ledger), Warehouse(home.warehouse), tenant_id, campaign_id)
+    if campaign.send_at is not None and campaign.send_at > time.time():  # the sensor starts its run when it is due
+        if not as_json:
+            frozen = ("its audience is frozen then" if campaign.freeze_pending
+                      else f"{campaign.recipient_count} recipients frozen")  # fmt: skip
+            click.echo(f"Campaign {campaign_id}: queued for {format_instant(campaign.send_at, _zone(ctx, tenant_id))}; "
+                       f"{frozen}.")
+            return
+        _echo_campaign(campaign, as_json)
+        return
     run_id = None if queue_only else launch_send_run(home, tenant_id, campaign_id, "launch")
     if not as_json:
         sending = f"sending in Dagster run {run_id}" if run_id else "queued for sending"
@@ -180,9 +232,14 @@ _lifecycle_command("cancel", cancel, "Stop a campaign for good; its unsent recip
 @_json
 @click.pass_context
 def run_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json: bool) -> None:
-    """Work the campaign in the foreground until it completes, pauses or is cancelled (waits out retries)."""
+    """Work the campaign in the foreground until it completes, pauses or is cancelled (waits out retries).
+    A scheduled campaign is refused before its send time (the send sensor starts it then)."""
     home = home_of(ctx)
     summary = _run_with_progress(home, tenant_id, campaign_id, show=not as_json)
+    if summary.stopped == "scheduled":
+        when = format_instant(summary.next_due_at or 0.0, _zone(ctx, tenant_id))
+        raise UserError(f"Campaign {campaign_id} is scheduled for {when}: it is not sent before then (the send "
+                        "sensor starts it at that time; `campaign run` works from then on).")
     if as_json:
         click.echo(json.dumps(summary.as_dict()))
     else:
@@ -243,7 +300,7 @@ def status_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json
     if as_json:
         click.echo(json.dumps({**current.as_dict(), "funnel": funnel.as_dict()}))
         return
-    click.echo(_campaign_line(current.campaign))
+    click.echo(_campaign_line(current.campaign, _zone(ctx, tenant_id)))
     click.echo("  " + ", ".join(f"{state} {n}" for state, n in current.counts.items()))
     if current.skipped_by_reason:
         click.echo("  skipped: " + ", ".join(f"{r} {n}" for r, n in current.skipped_by_reason.items()))
@@ -271,11 +328,13 @@ def list_command(ctx: click.Context, tenant_id: int, as_json: bool) -> None:
         click.echo(json.dumps([_public(c) for c in campaigns]))
         return
     table = Table()
-    for column in ("id", "name", "kind", "state", "recipients", "resend of", "created"):
+    for column in ("id", "name", "kind", "state", "recipients", "resend of", "scheduled for", "created"):
         table.add_column(column)
+    zone = _zone(ctx, tenant_id)
     for c in campaigns:
         origin = str(c.origin_campaign_id) if c.origin_campaign_id else ""
-        table.add_row(str(c.campaign_id), c.name, c.kind, c.state, str(c.recipient_count), origin, c.created_at)
+        when = format_instant(c.send_at, zone) if c.send_at is not None else ""
+        table.add_row(str(c.campaign_id), c.name, c.kind, c.state, str(c.recipient_count), origin, when, c.created_at)
     Console().print(table)
 
 

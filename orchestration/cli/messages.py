@@ -140,6 +140,7 @@ def show(ctx: click.Context, tenant_id: int) -> None:
         f"  pause after failures:  {settings.failure_streak_pause} in a row",
         f"  cost estimates:        {_price_text(tenant_price(ledger, tenant_id))}",
         f"  {_rules_line(get_rules(ledger, tenant_id))}",
+        f"  time zone:             {settings.timezone or 'not set'}",
         "Twilio",
     ]
     if summary is None:
@@ -181,6 +182,8 @@ def _default_api_url() -> str:
               help="Share of a campaign's final outcomes filtered by carriers (30007) that pauses it (default 0.05).")
 @click.option("--filtered-pause-min", type=int, default=None,
               help="Final outcomes needed before the 30007 share can pause a campaign (default 20).")
+@click.option("--timezone", default=None, help="The business's IANA time zone (America/New_York): how a --send-at "
+              "without an offset is read.")
 @click.pass_context
 def settings_command(
     ctx: click.Context,
@@ -196,6 +199,7 @@ def settings_command(
     delivery_retry_delay: float | None,
     filtered_pause_share: float | None,
     filtered_pause_min: int | None,
+    timezone: str | None,
 ) -> None:
     """Change the tenant's sending settings and rules on delivery errors (only the options given)."""
     _, ledger = _ledger(ctx)
@@ -212,12 +216,13 @@ def settings_command(
         max_attempts=max_attempts,
         retry_base_seconds=retry_base_seconds,
         failure_streak_pause=failure_streak,
+        timezone=timezone,
     )
     rules = update_rules(ledger, tenant_id, **rule_changes)
     click.echo(
         f"Tenant {tenant_id}: region {settings.default_region}, {settings.rate_limit_per_s:g} messages/s, "
         f"{settings.max_attempts} attempts, retry base {settings.retry_base_seconds:g} s, "
-        f"pause after {settings.failure_streak_pause} failures in a row."
+        f"pause after {settings.failure_streak_pause} failures in a row; time zone {settings.timezone or 'not set'}."
     )
     if price_per_segment is not None:
         set_tenant_price(ledger, tenant_id, price)

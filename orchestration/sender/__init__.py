@@ -10,6 +10,8 @@ from orchestration.sender.campaigns import (
     campaigns_needing_run,
     cancel,
     create_campaign,
+    expire_missed_schedules,
+    freeze_at_send,
     get_campaign,
     launch,
     list_campaigns,
@@ -32,6 +34,7 @@ from orchestration.sender.reports import (
     status,
 )
 from orchestration.sender.runner import gateway_for, run_campaign
+from orchestration.sender.schedule import Schedule
 
 __all__ = [
     "DEFAULT_RESEND",
@@ -44,12 +47,15 @@ __all__ = [
     "CampaignStatus",
     "Progress",
     "RunSummary",
+    "Schedule",
     "attempts_of",
     "campaigns_needing_run",
     "cancel",
     "create_campaign",
     "delivery_log",
+    "expire_missed_schedules",
     "export_csv",
+    "freeze_at_send",
     "gateway_for",
     "get_campaign",
     "launch",

@@ -1,5 +1,5 @@
-"""The campaign lifecycle: create, launch (freeze the audience into the ledger), resend to the ones that did not get
-it, pause, resume, cancel, complete."""
+"""The campaign lifecycle: create, schedule, launch (freeze the audience into the ledger, now or at the send time),
+resend to the ones that did not get it, pause, resume, cancel, complete."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.messages.segments import count_segments_many
 from orchestration.messages.shortcodes import check_template, render_many, used_shortcodes
+from orchestration.sender.schedule import Schedule, missed_reason, verdict
 from orchestration.sqlfiles import load_sql
-from orchestration.tenants import TenantSettings, ensure_tenant
+from orchestration.tenants import TenantSettings, ensure_tenant, get_settings
 from orchestration.warehouse import Warehouse
 
 STATES = ("draft", "queued", "sending", "paused", "completed", "cancelled")
@@ -100,6 +101,11 @@ class Campaign:
     launched_at: str | None
     finished_at: str | None
     origin_campaign_id: int | None = None  # a resend: the campaign whose recipients it sends to again
+    send_at: float | None = None  # scheduled: not sent before this (Unix seconds)
+    max_lateness_s: float | None = None  # scheduled: not sent when it would start later than send_at + this
+    freeze_at: str = "send"  # scheduled: the audience is frozen at the send time, or when it was launched
+    freeze_pending: int = 0  # 1: queued, its audience is frozen by the send run at its send time
+    first_run_at: float | None = None  # when a send run first started it (the lateness no longer applies)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Campaign:
@@ -159,8 +165,11 @@ def create_campaign(
     query: AudienceQuery | None = None,
     settings: CampaignSettings | None = None,
     kind: str = "segment",
+    schedule: Schedule | None = None,
+    now: float | None = None,
 ) -> Campaign:
-    """A draft campaign: its audience query (None for manual and test sends), template and sending settings."""
+    """A draft campaign: its audience query (None for manual and test sends), template, sending settings and, for a
+    segment campaign, its schedule (refused when its send time is already missed at `now`)."""
     if kind not in KINDS:
         raise ValueError(f"unknown campaign kind {kind!r}")
     if not name or not name.strip():
@@ -174,9 +183,23 @@ def create_campaign(
         check_arguments(query)
     tenant = ensure_tenant(ledger, tenant_id)
     values = (settings or CampaignSettings()).resolved(tenant)
+    if schedule is not None:
+        if kind != "segment":
+            raise UserError(f"Only a segment campaign can be scheduled, not a {kind} send.")
+        _refuse_missed(schedule.send_at, schedule.max_lateness_s, time.time() if now is None else now,
+                       tenant.timezone, "schedule it")  # fmt: skip
     with ledger.write() as con:
         campaign_id = _insert_campaign(con, tenant_id, name, kind, _audience_json(query), template, values)
+        if schedule is not None:
+            con.execute(load_sql("sender/campaign_set_schedule.sql"),
+                        {"tenant_id": tenant_id, "campaign_id": campaign_id, "send_at": schedule.send_at,
+                         "max_lateness_s": schedule.max_lateness_s, "freeze_at": schedule.freeze_at})  # fmt: skip
         return Campaign.from_row(_select(con, tenant_id, campaign_id))
+
+
+def _refuse_missed(send_at: float, max_lateness_s: float | None, now: float, zone: str | None, action: str) -> None:
+    if verdict(send_at, max_lateness_s, now) == "missed":
+        raise UserError(f"Cannot {action}: {missed_reason(send_at, max_lateness_s, now, zone)}.")
 
 
 def _insert_campaign(
@@ -224,9 +247,13 @@ def transition(
     return Campaign.from_row(_select(con, tenant_id, campaign_id))
 
 
-def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: int) -> Campaign:
+def launch(
+    ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: int, now: float | None = None
+) -> Campaign:
     """Freezes the campaign's audience (the preview's own query; counts and rows from one evaluation) with
-    rendered bodies, then queues it.
+    rendered bodies, then queues it. A scheduled campaign is queued for its send time; its audience is frozen then
+    by the send run (`freeze_at_send`), unless it was scheduled to freeze now. A schedule already missed at `now`
+    is refused, nothing written.
 
     Rows are written in chunks while the campaign stays a draft; only the final transaction queues it, so an
     interrupted launch leaves a draft whose partial rows the next launch clears."""
@@ -236,6 +263,44 @@ def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: in
         raise UserError(f"Cannot launch campaign {campaign_id}: it is {campaign.state} (only a draft can).")
     if campaign.kind != "segment":
         raise UserError(f"Campaign {campaign_id} is a {campaign.kind} send: it was launched when it was created.")
+    if campaign.send_at is not None:
+        _refuse_missed(campaign.send_at, campaign.max_lateness_s, time.time() if now is None else now,
+                       get_settings(ledger, tenant_id).timezone, f"launch campaign {campaign_id}")  # fmt: skip
+        if campaign.freeze_at == "send":
+            with ledger.write() as con:
+                con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
+                _set_freeze_pending(con, tenant_id, campaign_id, True)
+                return transition(con, tenant_id, campaign_id, "launch", new_generation=True)
+    excluded = _freeze(ledger, warehouse, campaign)
+    return _finish_launch(ledger, tenant_id, campaign_id, excluded=excluded)
+
+
+def freeze_at_send(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: int) -> Campaign:
+    """The send run of a campaign scheduled to freeze at its send time freezes its audience now (while it holds the
+    campaign); an audience that is empty by then cancels the campaign with the reason `empty_audience`."""
+    campaign = get_campaign(ledger, tenant_id, campaign_id)
+    excluded = _freeze(ledger, warehouse, campaign)
+    with ledger.write() as con:
+        count = con.execute(
+            load_sql("sender/campaign_snapshot_done.sql"),
+            {"tenant_id": tenant_id, "campaign_id": campaign_id, "excluded_json": json.dumps(excluded)},
+        ).fetchone()[0]
+        _set_freeze_pending(con, tenant_id, campaign_id, False)
+        if count == 0:
+            return transition(con, tenant_id, campaign_id, "cancel",
+                              reason="empty_audience: nobody was in the audience at its send time")  # fmt: skip
+        return Campaign.from_row(_select(con, tenant_id, campaign_id))
+
+
+def _set_freeze_pending(con: sqlite3.Connection, tenant_id: int, campaign_id: int, pending: bool) -> None:
+    con.execute(load_sql("sender/campaign_set_freeze_pending.sql"),
+                {"tenant_id": tenant_id, "campaign_id": campaign_id, "freeze_pending": int(pending)})  # fmt: skip
+
+
+def _freeze(ledger: Ledger, warehouse: Warehouse, campaign: Campaign) -> dict[str, int]:
+    """Writes the campaign's audience as recipients (rendered), replacing any partial rows; its exclusion counts."""
+    campaign_id = campaign.campaign_id
+    tenant_id = campaign.tenant_id
     query = campaign.audience_query()
     if query.as_of is None:  # freeze "now", so that the counts and the rows describe the same audience
         query = replace(query, as_of=datetime.now(UTC).replace(microsecond=0))
@@ -246,7 +311,7 @@ def launch(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: in
         for frame in frozen.chunks:
             _insert_recipients(ledger, campaign_id, frame, render_many(campaign.template_body, frame, company))
             pa.default_memory_pool().release_unused()  # pandas' string kernels: hand their pool's pages back
-    return _finish_launch(ledger, tenant_id, campaign_id, excluded=frozen.excluded)
+    return frozen.excluded
 
 
 def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
@@ -426,6 +491,29 @@ def cancel(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
             load_sql("sender/recipients_cancel_pending.sql"), {"campaign_id": campaign_id, "now": time.time()}
         )
         return campaign
+
+
+def miss_schedule_in(con: sqlite3.Connection, tenant_id: int, campaign_id: int, now: float) -> Campaign:
+    """Inside a write transaction: cancels a campaign whose schedule was missed, with the reason (`missed_schedule:
+    scheduled ..., checked ..., max lateness ...`); its unsent recipients are skipped as `missed_schedule`."""
+    current = Campaign.from_row(_select(con, tenant_id, campaign_id))
+    row = con.execute(load_sql("ledger/queries/tenant_settings_get.sql"), {"tenant_id": tenant_id}).fetchone()
+    reason = missed_reason(current.send_at or 0.0, current.max_lateness_s, now, row["timezone"] if row else None)
+    con.execute(load_sql("sender/recipients_skip_missed.sql"), {"campaign_id": campaign_id, "now": now})
+    return transition(con, tenant_id, campaign_id, "cancel", reason=reason)
+
+
+def expire_missed_schedules(ledger: Ledger, tenant_id: int, now: float | None = None) -> list[Campaign]:
+    """Cancels the tenant's queued campaigns that never started and are later than send time + max lateness at
+    `now` (the send sensor calls it each tick): a stale schedule is never sent, and says why."""
+    moment = time.time() if now is None else now
+    keys = {"tenant_id": tenant_id, "now": moment}
+    with ledger.read() as con:
+        if not con.execute(load_sql("sender/schedule_missed.sql"), keys).fetchall():
+            return []
+    with ledger.write() as con:  # selected again: a run may have started one meanwhile
+        ids = [row[0] for row in con.execute(load_sql("sender/schedule_missed.sql"), keys).fetchall()]
+        return [miss_schedule_in(con, tenant_id, campaign_id, moment) for campaign_id in ids]
 
 
 def tenant_ids(ledger: Ledger) -> list[int]:

@@ -13,6 +13,9 @@ not found -> sent now. A lookup that fails leaves the recipient to verify, due l
 Throttles (429, 21611, 30001) back the sender off as a whole and never count against a person's attempts. The rate
 limit is the sender's, shared through the ledger (`pacing.py`). A watcher thread renews the run's hold on the
 campaign independently of the chunks and halts every wait within WATCH_S of a pause, cancel or lost hold.
+A scheduled campaign is not started before its send time (the run stops as `scheduled`, sending nothing) nor later
+than its max lateness (cancelled as missed_schedule); one that freezes its audience at send time has it frozen by
+the run, while it holds the campaign.
 """
 
 from __future__ import annotations
@@ -37,10 +40,11 @@ from orchestration.delivery.settings import callback_url
 from orchestration.gateway import Action, GatewayError, SendResult, classify
 from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
-from orchestration.sender.campaigns import Campaign, get_campaign, transition
+from orchestration.sender.campaigns import Campaign, get_campaign, miss_schedule_in, transition
 from orchestration.sender.faults import Faults
 from orchestration.sender.pacing import SenderPacing
 from orchestration.sender.ratelimit import TokenBucket
+from orchestration.sender.schedule import verdict
 from orchestration.sqlfiles import load_sql
 
 RUNNER_LEASE_S = 30.0  # a run's hold on its campaign lasts this long unless the watcher renews it
@@ -104,8 +108,8 @@ class Outcome:
 @dataclass
 class RunSummary:
     """What one run did; `stopped` says why it ended: completed, paused, cancelled, waiting (the next retry is
-    later than the run may wait), busy (another live run owns the campaign), lost (another run took the campaign
-    over) or draft."""
+    later than the run may wait), scheduled (its send time, `next_due_at`, has not come), busy (another live run
+    owns the campaign), lost (another run took the campaign over) or draft."""
 
     campaign_id: int
     tenant_id: int
@@ -193,7 +197,11 @@ class CampaignRun:
         on_chunk: Callable[[RunSummary], None] | None = None,
         faults: Faults | None = None,
         rng: random.Random | None = None,
+        freeze: Callable[[], None] | None = None,
+        now: float | None = None,
     ) -> None:
+        """`freeze` freezes the audience of a campaign scheduled to freeze at its send time (it needs the warehouse:
+        `runner.run_campaign` gives it); `now` is the instant the schedule is checked against (default: the clock)."""
         self.ledger = ledger
         self.tenant_id = tenant_id
         self.campaign_id = campaign_id
@@ -203,6 +211,8 @@ class CampaignRun:
         self.on_chunk = on_chunk
         self.faults = faults or Faults.from_env()
         self.rng = rng or random.Random()
+        self.freeze = freeze
+        self.now = now
         self.runner_id = uuid.uuid4().hex
         self.summary = RunSummary(campaign_id, tenant_id)
         self.pacing = SenderPacing(tenant_id, gateway.sender)
@@ -225,13 +235,15 @@ class CampaignRun:
 
     def run(self) -> RunSummary:
         """Owns the campaign for the run's duration; returns what was done (decided from the ledger)."""
-        if not self._acquire():
-            self.summary.stopped = "busy"
+        refused = self._acquire()
+        if refused is not None:
+            self.summary.stopped = refused
             self.summary.finished = time.time()
             return self.summary
         watcher = threading.Thread(target=self._watch, name=f"watch-{self.campaign_id}", daemon=True)
         watcher.start()
         try:
+            self._freeze_if_pending()
             self._recover_stranded()
             with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="send") as pool:
                 self._work(pool)
@@ -243,12 +255,24 @@ class CampaignRun:
             self.summary.finished = time.time()
         return self.summary
 
-    def _acquire(self) -> bool:
+    def _acquire(self) -> str | None:
+        """Takes hold of the campaign; None, or why the run stops at once (busy, scheduled, cancelled)."""
         now = time.time()
         with self.ledger.write() as con:
             campaign = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
             if campaign.state not in ("queued", "sending") or self._owned_by_live_run(campaign, now):
-                return False
+                return "busy"
+            if campaign.state == "queued" and campaign.send_at is not None and campaign.first_run_at is None:
+                moment = now if self.now is None else self.now
+                due = verdict(campaign.send_at, campaign.max_lateness_s, moment)
+                if due == "early":
+                    self.summary.next_due_at = campaign.send_at
+                    return "scheduled"
+                if due == "missed":
+                    self.summary.pause_reason = miss_schedule_in(con, self.tenant_id, self.campaign_id, moment
+                                                                 ).pause_reason  # fmt: skip
+                    return "cancelled"
+            con.execute(load_sql("sender/campaign_first_run.sql"), {**self._keys, "now": now})
             con.execute(
                 load_sql("sender/runner_claim.sql"),
                 {
@@ -261,7 +285,15 @@ class CampaignRun:
             )
             if campaign.state == "queued":
                 transition(con, self.tenant_id, self.campaign_id, "start")
-        return True
+        return None
+
+    def _freeze_if_pending(self) -> None:
+        """A campaign scheduled to freeze at its send time: its audience is frozen now, under this run's hold."""
+        if not get_campaign(self.ledger, self.tenant_id, self.campaign_id).freeze_pending:
+            return
+        if self.freeze is None:
+            raise ValueError("this campaign freezes its audience at its send time: the run needs `freeze`")
+        self.freeze()
 
     @staticmethod
     def _owned_by_live_run(campaign: Campaign, now: float) -> bool:

@@ -11,9 +11,10 @@ from orchestration.config import Home
 from orchestration.errors import UserError
 from orchestration.gateway import Gateway
 from orchestration.ledger import Ledger
-from orchestration.sender.campaigns import get_campaign, pause
+from orchestration.sender.campaigns import freeze_at_send, get_campaign, pause
 from orchestration.sender.engine import CampaignRun, RunSummary
 from orchestration.tenants import TokenCipher, load_twilio
+from orchestration.warehouse import Warehouse
 
 HTTP_TIMEOUT_ENV = "BKNTC_SMS_HTTP_TIMEOUT"
 DEFAULT_HTTP_TIMEOUT_S = 10.0
@@ -37,8 +38,11 @@ def run_campaign(
     *,
     max_wait_s: float = math.inf,
     on_chunk: Callable[[RunSummary], None] | None = None,
+    now: float | None = None,
 ) -> RunSummary:
-    """Works the campaign until it completes, pauses, is cancelled, or its next retry is beyond `max_wait_s`.
+    """Works the campaign until it completes, pauses, is cancelled, or its next retry is beyond `max_wait_s`; a
+    scheduled one only from its send time (checked against `now`, default the clock), its audience frozen then
+    from the home's warehouse when it was scheduled so.
 
     Missing or unreadable credentials pause the campaign with the reason (a retry could not help), then raise."""
     ledger = Ledger(home.ledger)
@@ -49,4 +53,8 @@ def run_campaign(
         if campaign.state in ("queued", "sending"):
             pause(ledger, tenant_id, campaign_id, reason=str(exc))
         raise
-    return CampaignRun(ledger, tenant_id, campaign_id, gateway, max_wait_s=max_wait_s, on_chunk=on_chunk).run()
+    def freeze() -> None:
+        freeze_at_send(ledger, Warehouse(home.warehouse), tenant_id, campaign_id)
+
+    return CampaignRun(ledger, tenant_id, campaign_id, gateway, max_wait_s=max_wait_s, on_chunk=on_chunk,
+                       freeze=freeze, now=now).run()  # fmt: skip

@@ -1,4 +1,4 @@
-"""Per-tenant sending settings kept in the ledger: phone region, rate limit, retries, auto-pause threshold."""
+"""Per-tenant sending settings kept in the ledger: phone region, rate limit, retries, auto-pause, time zone."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 import sqlite3
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
@@ -26,6 +27,7 @@ class TenantSettings:
     max_attempts: int = 3
     retry_base_seconds: float = 120.0  # first retry after 120 s, then 240 s, ...
     failure_streak_pause: int = 50  # consecutive failures that auto-pause a campaign
+    timezone: str | None = None  # IANA zone (America/New_York): how a --send-at without an offset is read
 
 
 _EDITABLE = tuple(f.name for f in fields(TenantSettings) if f.name != "tenant_id")
@@ -67,6 +69,17 @@ def _region(value: Any) -> str:
     return region
 
 
+def _timezone(value: Any) -> str | None:
+    if value is None:
+        return None
+    name = str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"Unknown time zone {value!r}: use an IANA name such as America/New_York") from None
+    return name
+
+
 def validate_settings(settings: TenantSettings) -> TenantSettings:
     """The settings with every value checked and normalized (region upper-cased), or a UserError."""
     return TenantSettings(
@@ -77,6 +90,7 @@ def validate_settings(settings: TenantSettings) -> TenantSettings:
         max_attempts=_whole_number("Max attempts", settings.max_attempts, 1),
         retry_base_seconds=_positive_number("Retry base (seconds)", settings.retry_base_seconds),
         failure_streak_pause=_whole_number("Failure streak before pause", settings.failure_streak_pause, 1),
+        timezone=_timezone(settings.timezone),
     )
 
 

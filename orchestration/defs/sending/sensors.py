@@ -19,7 +19,13 @@ from orchestration.defs.sending.instance import (
 from orchestration.defs.sending.jobs import send_campaign_job
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
-from orchestration.sender import get_campaign, pause, tenant_campaigns_needing_run, tenant_ids
+from orchestration.sender import (
+    expire_missed_schedules,
+    get_campaign,
+    pause,
+    tenant_campaigns_needing_run,
+    tenant_ids,
+)
 
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -90,6 +96,8 @@ def send_queue_sensor(context: dg.SensorEvaluationContext, home: HomeResource):
     launched = json.loads(context.cursor) if context.cursor else {}
     for tenant_id in tenant_ids(ledger):
         try:
+            for missed in expire_missed_schedules(ledger, tenant_id):  # stale schedules: cancelled, never sent
+                context.log.warning(f"Campaign {missed.campaign_id} (tenant {tenant_id}): {missed.pause_reason}")
             campaigns = tenant_campaigns_needing_run(ledger, tenant_id)
         except Exception as exc:  # one tenant's failure must not stop every other tenant's sends
             context.log.error(f"Tenant {tenant_id} skipped this tick: its campaigns could not be selected ({exc!r})")

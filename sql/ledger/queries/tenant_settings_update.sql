@@ -6,5 +6,6 @@ SET name = coalesce(:name, name),
     max_attempts = coalesce(:max_attempts, max_attempts),
     retry_base_seconds = coalesce(:retry_base_seconds, retry_base_seconds),
     failure_streak_pause = coalesce(:failure_streak_pause, failure_streak_pause),
+    timezone = coalesce(:timezone, timezone),
     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE tenant_id = :tenant_id
