@@ -143,6 +143,11 @@ def console(ctx: click.Context, port: int) -> None:
     os.execvpe(sys.executable, _console_argv(port), _service_env(home))
 
 
+def _demo_sender(tenant: int) -> str:
+    """The demo tenant's From number at the simulator."""
+    return f"+1555010{tenant:04d}"
+
+
 @main.command()
 @click.option("--customers", default=3000, show_default=True, help="Demo customers across both tenants.")
 @click.option("--console-port", default=8501, show_default=True, envvar="BKNTC_SMS_CONSOLE_PORT")
@@ -161,6 +166,7 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
     home = home_of(ctx)
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     callbacks_url = f"http://127.0.0.1:{callbacks_port}/twilio/status"
+    inbound_url = f"http://127.0.0.1:{callbacks_port}/twilio/inbound"
     env = _service_env(home, {TWILIO_API_URL_ENV: simulator_url})
     source = home.root / "demo-source"
 
@@ -183,6 +189,8 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
                     "--record", str(home.root / "simulator-record.jsonl")]
         for sid, token in accounts.values():
             sim_args += ["--account", f"{sid}:{token}"]
+        for tenant in accounts:  # replies (STOP, START) to each tenant's number reach the receiver's inbound URL
+            sim_args += ["--incoming-url", f"{_demo_sender(tenant)}={inbound_url}?tenant={tenant}"]
         supervisor.start("simulator", _cli(*sim_args), env, home.logs / "simulator.log")
         supervisor.start("callbacks", _cli("callbacks", "serve", "--port", str(callbacks_port)), env,
                          home.logs / "callbacks.log")
@@ -191,7 +199,7 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
         for tenant, (sid, token) in accounts.items():
             _run_step(f"Pointing tenant {tenant}'s Twilio credentials at the local simulator",
                       _cli("tenant", "set-twilio", "--tenant", str(tenant), "--account-sid", sid,
-                           "--auth-token", token, "--from", f"+1555010{tenant:04d}",
+                           "--auth-token", token, "--from", _demo_sender(tenant),
                            "--api-base-url", simulator_url, "--sender-rate", str(DEMO_SENDER_RATE),
                            "--status-callback-url", callbacks_url), env)
         sign_ins = _demo_sign_ins(home)
@@ -209,6 +217,7 @@ def demo(ctx: click.Context, customers: int, console_port: int, dagster_port: in
         click.echo(f"  Dagster UI       http://127.0.0.1:{dagster_port}")
         click.echo(f"  Twilio simulator {simulator_url}  (nothing leaves this machine)")
         click.echo(f"  Status callbacks {callbacks_url}  (the simulator reports every delivery here)")
+        click.echo(f"  Inbound messages {inbound_url}  (replies such as STOP: bkntc-sms simulator-reply ...)")
         click.echo(f"  Home folder      {home.root}   logs in {home.logs}")
         click.echo("\n  Sign in to the console as (new passwords on every start; shown only here):")
         for email, who, password in sign_ins:
