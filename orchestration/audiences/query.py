@@ -15,6 +15,7 @@ from orchestration.sqlfiles import load_sql
 
 # Booknetic's appointments.status is a VARCHAR(50).
 MAX_STATUS_LENGTH = 50
+STATUS_SLUG = re.compile(r"[\w-]+")  # Booknetic's slugs, custom ones too: letters, digits, '-' and '_'
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -70,8 +71,9 @@ def check_arguments(query: AudienceQuery) -> Segment:
     if query.min_appointments is not None and query.min_appointments < 1:
         raise UserError(f"--min-appointments must be at least 1, got {query.min_appointments}.")
     for status in query.statuses:
-        if not status.strip() or len(status) > MAX_STATUS_LENGTH:
-            raise UserError(f"Status {status!r} is not a status slug (1 to {MAX_STATUS_LENGTH} characters).")
+        if not STATUS_SLUG.fullmatch(status) or len(status) > MAX_STATUS_LENGTH:
+            raise UserError(f"Status {status!r} is not a status slug (1 to {MAX_STATUS_LENGTH} letters, digits, "
+                            "'-' or '_').")
     return chosen
 
 

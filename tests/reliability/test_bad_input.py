@@ -27,6 +27,7 @@ from orchestration.sender.campaigns import list_campaigns
 from orchestration.warehouse.phones import normalize_phone as warehouse_phone
 from tests.reliability.harness import file_digest, ledger_digest, write_figures
 from tests.sending import manual, numbers, small_warehouse, with_twilio
+from tests.signed_in import sign_in_as
 from tests.test_console import APP, build_demo_home
 
 RESULTS: list[dict] = []  # one entry per case: category, case, outcome ("error" | "ok"), message
@@ -398,6 +399,7 @@ def console(console_home, tmp_path, monkeypatch) -> Home:
 
 def _page(page: str, **state) -> AppTest:
     app = AppTest.from_file(str(APP), default_timeout=60)
+    app.session_state[ui.SESSION_KEY] = sign_in_as(Home.resolve())  # an operator, so the tenant below is honoured
     app.session_state["tenant_id"] = 1
     for key, value in state.items():
         app.session_state[key] = value
