@@ -217,6 +217,7 @@ def test_launch_pause_resume_and_the_delivery_log_each_send_a_dagster_run_in_a_r
                 page.get_by_role("button", name="Resume").click()
                 runs = finished_runs(home, newest.campaign_id, 2)
                 expect(page.get_by_text(f"{total:,} of {total:,} done")).to_be_visible(timeout=30_000)
+                expect(page.get_by_role("button", name="Pause")).to_be_disabled(timeout=20_000)  # redrawn: completed
 
                 page.get_by_role("link", name="Delivery log").click()
                 expect(page.get_by_role("heading", name="Delivery log")).to_be_visible(timeout=20_000)
