@@ -243,7 +243,6 @@ def test_campaign_send_asks_for_confirmation_with_recipients_and_segments(sendin
     app.selectbox(key="aud_segment").set_value("first_time").run()
     app.session_state[ui.MESSAGE] = MESSAGE
     app.switch_page("views/send.py").run()
-    app.radio(key="snd_campaign_when").set_value("queue").run()
     app.button(key="snd_campaign_review").click().run()
     expected = preview(Warehouse(sending.warehouse), Ledger(sending.ledger),
                        AudienceQuery(1, "first_time", exclude_suppressed=True))

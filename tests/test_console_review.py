@@ -90,7 +90,6 @@ def test_after_a_launch_the_campaigns_and_delivery_log_pages_open_that_campaign(
     app.selectbox(key="campaign_selected").set_value(older.campaign_id).run()  # the person looks at the older one
     app.session_state[ui.MESSAGE] = MESSAGE
     app.switch_page("views/send.py").run()
-    app.radio(key="snd_campaign_when").set_value("queue").run()
     app.button(key="snd_campaign_review").click().run()
     app.button(key="snd_campaign_confirm").click().run()
     newest = campaigns.list_campaigns(Ledger(sending.ledger), 1)[0]
@@ -146,7 +145,6 @@ def test_a_tenants_own_price_per_segment_sets_the_estimate(sending):
 
 def manual_review(app, lines: str):
     app.text_area(key="snd_manual_text").set_value(lines).run()
-    app.radio(key="snd_manual_when").set_value("queue").run()
     return app.button(key="snd_manual_review").click().run()
 
 

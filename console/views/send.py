@@ -20,7 +20,8 @@ from orchestration.sender.manual import normalize_phone, people_frame, read_peop
 from orchestration.sender.reports import delivery_log
 from orchestration.sender.runner import run_campaign
 
-WHEN = {"now": "Send now", "queue": "Queue for the background sender"}
+STARTS_AT_ONCE = ("Confirming starts the send at once, as a run of the send job in Dagster (its own process, "
+                  "listed in the Dagster UI); follow it on the Campaigns page.")
 
 
 def message_summary(body: str) -> None:
@@ -130,7 +131,7 @@ def manual_send(tenant: int, body: str) -> None:
         text = ""
         upload = st.file_uploader("CSV file", type=["csv", "txt"], key="snd_manual_csv")
     name = st.text_input("Send name", value="Manual send", key="snd_manual_name")
-    when = st.radio("When", list(WHEN), format_func=WHEN.get, key="snd_manual_when", horizontal=True)
+    st.caption(STARTS_AT_ONCE)
     if st.button("Review manual send", icon=":material/fact_check:", key="snd_manual_review"):
         st.session_state.pop("snd_manual_pending", None)
 
@@ -144,7 +145,7 @@ def manual_send(tenant: int, body: str) -> None:
             estimate = CostEstimate(tenant_price(ui.ledger(), tenant))
             estimate.add(frame["phone_e164"], segments)
             st.session_state["snd_manual_pending"] = {
-                **checked, "name": name, "when": when, "estimate": estimate, "body": body,
+                **checked, "name": name, "estimate": estimate, "body": body,
                 "unfilled": unfilled_shortcodes(body, frame, company),
                 "messages": pd.DataFrame({"To": frame["phone_e164"], "Name": frame["full_name"],
                                           "Message": bodies, "SMS": segments}),
@@ -186,7 +187,7 @@ def manual_review(tenant: int, body: str, pending: dict) -> None:
 def launch_manual(tenant: int, body: str, pending: dict) -> None:
     campaign = send_manual(ui.ledger(), tenant, pending["people"], body, pending["name"], warehouse=ui.warehouse())
     st.session_state.pop("snd_manual_pending", None)
-    launched(tenant, campaign, pending["when"])
+    launched(tenant, campaign)
 
 
 def campaign_send(tenant: int, body: str) -> None:
@@ -199,13 +200,12 @@ def campaign_send(tenant: int, body: str) -> None:
              "Audience page.")
     name = st.text_input("Campaign name", key="snd_campaign_name",
                          value=f"{segment.label} — {pd.Timestamp.now(tz='UTC'):%b %d}")
-    when = st.radio("When", list(WHEN), format_func=WHEN.get, key="snd_campaign_when", horizontal=True,
-                    help="Queued campaigns are picked up by the background sender (Dagster) within seconds.")
+    st.caption(STARTS_AT_ONCE)
     if st.button("Review campaign", icon=":material/fact_check:", type="primary", key="snd_campaign_review"):
         cost = ui.campaign_cost(query, body)
         if cost is not None:
-            st.session_state["snd_campaign_pending"] = {"query": query, "name": name, "when": when,
-                                                        "count": cost[0], "estimate": cost[1]}
+            st.session_state["snd_campaign_pending"] = {"query": query, "name": name, "count": cost[0],
+                                                        "estimate": cost[1]}
     pending = st.session_state.get("snd_campaign_pending")
     if pending and pending["query"] == query:
         skipped = preview.on_suppression_list if not query.exclude_suppressed else 0
@@ -226,7 +226,7 @@ def launch_campaign(tenant: int, body: str, pending: dict) -> None:
     with st.spinner("Freezing the recipient list…"):
         campaign = campaigns.launch(ui.ledger(), ui.warehouse(), tenant, draft.campaign_id)
     st.session_state.pop("snd_campaign_pending", None)
-    launched(tenant, campaign, pending["when"])
+    launched(tenant, campaign)
 
 
 def confirm(who: str, estimate: CostEstimate, on_confirm, key: str, filters: list[str] | None = None,
@@ -270,14 +270,10 @@ def confirm(who: str, estimate: CostEstimate, on_confirm, key: str, filters: lis
             st.rerun()
 
 
-def launched(tenant: int, campaign: campaigns.Campaign, when: str) -> None:
-    ui.start_sending(tenant, campaign.campaign_id)  # queued or now: a Dagster run starts at once either way
-    if when == "now":
-        st.success(f"“{campaign.name}” is sending to {ui.number(campaign.recipient_count)} recipients.",
-                   icon=":material/rocket_launch:")
-    else:
-        st.success(f"“{campaign.name}” is queued for {ui.number(campaign.recipient_count)} recipients; the "
-                   "background sender starts it shortly.", icon=":material/schedule_send:")
+def launched(tenant: int, campaign: campaigns.Campaign) -> None:
+    run_id = ui.start_sending(tenant, campaign.campaign_id)
+    st.success(f"“{campaign.name}” is sending to {ui.number(campaign.recipient_count)} recipients: Dagster run "
+               f"{run_id[:8]} has started.", icon=":material/rocket_launch:")
     ui.focus_campaign(campaign.campaign_id)
     st.page_link("views/campaigns.py", label="Follow it on the Campaigns page", icon=":material/campaign:")
 
