@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from console import ui
 from orchestration.config import Home
 from tests.reliability.harness import ROOT, cli_env, run_cli, simulator_process, write_figures
+from tests.signed_in import sign_in_as
 from tests.test_console import APP
 
 SID = "AC" + secrets.token_hex(16)
@@ -59,6 +61,7 @@ def leaks_in(files: list[Path], outputs: list[tuple[str, str]], tokens: dict[str
 
 def _settings_page_text(home: Home) -> str:
     app = AppTest.from_file(str(APP), default_timeout=60)
+    app.session_state[ui.SESSION_KEY] = sign_in_as(home)  # an operator, so the tenant below is honoured
     app.session_state["tenant_id"] = 1
     app.run()
     app.switch_page("views/settings.py").run()
