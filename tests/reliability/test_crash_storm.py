@@ -38,7 +38,7 @@ SIMULATOR_ARGS = (
     *(arg for code, rate in ERRORS_AFTER_CREATE.items() for arg in ("--error-after-create", f"{code}={rate}")),
     "--drop-after-create", str(DROP_AFTER_CREATE),
 )  # fmt: skip
-PROGRESS_WAIT_S = 12.0  # a life that has no message accepted by then is killed anyway (counted: no progress)
+PROGRESS_WAIT_S = 30.0  # a life that has no message accepted by then is killed anyway (counted: no progress)
 KILL_DELAY_S = (0.1, 1.0)  # after the life's first accepted message, a seeded random delay before SIGKILL
 HOOK_BACKSTOP_S = 3.0  # a fault-hook life ends itself; SIGKILL only if the hook's point is not reached by then
 DELIVERABLE = [f"+1202555{n:04d}" for n in range(1000, 2980)]  # 1,980 numbers no simulator suffix rule touches
