@@ -88,6 +88,7 @@ def _life(campaign_id: int, env: dict, fault: str | None, rng: random.Random, si
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 51 lives, each starting Dagster: ~9 min on a loaded 2-core machine, over the 600-s default
 def test_fifty_kills_after_progress_lose_nothing_and_send_nothing_twice(home, tmp_path):
     rng = random.Random(SEED)
     ledger = with_twilio(home, sender_rate=RATE)
