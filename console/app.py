@@ -14,6 +14,7 @@ if str(PROJECT_ROOT) not in sys.path:  # `streamlit run console/app.py` puts onl
 
 from console import ui  # noqa: E402
 from orchestration.auth.actor import acting_as  # noqa: E402
+from orchestration.auth.sessions import Session  # noqa: E402
 
 PAGES = Path(__file__).parent / "views"  # not "pages/": that name switches Streamlit to its v1 multipage mode
 ADMIN_ROLES = ("operator", "admin")
@@ -24,32 +25,42 @@ st.set_page_config(
 )
 ui.apply_style()
 
-session = ui.checked_session()
-if session is None:
-    ui.sign_in_form()
-    st.stop()
 
-account = [st.Page(PAGES / "suppression.py", title="Suppression list", icon=":material/block:")]
-if session.user.role in ADMIN_ROLES:  # credentials, users and the audit log: never an analyst's
-    account += [
-        st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
-        st.Page(PAGES / "users.py", title="Users", icon=":material/manage_accounts:"),
-        st.Page(PAGES / "audit.py", title="Audit log", icon=":material/policy:"),
-    ]
-navigation = st.navigation(
-    {
-        "Campaign": [
-            st.Page(PAGES / "audience.py", title="Audience", icon=":material/groups:", default=True),
-            st.Page(PAGES / "compose.py", title="Compose", icon=":material/edit_note:"),
-            st.Page(PAGES / "send.py", title="Send", icon=":material/send:"),
-        ],
-        "Follow up": [
-            st.Page(PAGES / "campaigns.py", title="Campaigns", icon=":material/campaign:"),
-            st.Page(PAGES / "logs.py", title="Delivery log", icon=":material/receipt_long:"),
-        ],
-        "Account": account,
-    }
-)
-ui.tenant_sidebar()
-with acting_as(session.user.as_actor()):  # every core call of the page is checked and audited as this user
-    navigation.run()
+
+def pages(session: Session) -> None:
+    """The signed-in user's navigation, run as that user."""
+    account = [st.Page(PAGES / "suppression.py", title="Suppression list", icon=":material/block:")]
+    if session.user.role in ADMIN_ROLES:  # credentials, users and the audit log: never an analyst's
+        account += [
+            st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
+            st.Page(PAGES / "users.py", title="Users", icon=":material/manage_accounts:"),
+            st.Page(PAGES / "audit.py", title="Audit log", icon=":material/policy:"),
+        ]
+    navigation = st.navigation(
+        {
+            "Campaign": [
+                st.Page(PAGES / "audience.py", title="Audience", icon=":material/groups:", default=True),
+                st.Page(PAGES / "compose.py", title="Compose", icon=":material/edit_note:"),
+                st.Page(PAGES / "send.py", title="Send", icon=":material/send:"),
+            ],
+            "Follow up": [
+                st.Page(PAGES / "campaigns.py", title="Campaigns", icon=":material/campaign:"),
+                st.Page(PAGES / "logs.py", title="Delivery log", icon=":material/receipt_long:"),
+            ],
+            "Account": account,
+        }
+    )
+    ui.tenant_sidebar()
+    with acting_as(session.user.as_actor()):  # every core call of the page is checked and audited as this user
+        navigation.run()
+
+
+# Under `streamlit run` (and AppTest) this module is __main__; a multiprocessing child that re-imports it by path
+# (as __mp_main__) must not draw the console.
+if __name__ == "__main__":
+    session = ui.checked_session()
+    if session is None:
+        ui.sign_in_form()
+        st.stop()
+    else:
+        pages(session)
