@@ -181,12 +181,12 @@ def test_console_send_now_starts_a_dagster_run_outside_the_console(console_home,
     app.switch_page("views/send.py").run()
     app.button(key="snd_campaign_review").click().run()
     app.button(key="snd_campaign_confirm").click().run()
-    campaign_id = app.session_state["campaign_selected"]
+    campaign_id = app.session_state[ui.FOCUS]  # the launched campaign, opened next on Campaigns
 
     [run] = finished_runs(console_home, campaign_id)
 
     assert (run.status, run.tags[STOPPED_TAG], run.tags[LAUNCHED_BY_TAG]) == (
-        dg.DagsterRunStatus.SUCCESS, "completed", "console")  # fmt: skip
+        dg.DagsterRunStatus.SUCCESS, "completed", "operator@tests.example")  # the signed-in user  # fmt: skip
     assert materializations(console_home, 1, campaign_id)[-1]["sent"] == status(
         Ledger(console_home.ledger), 1, campaign_id).counts["sent"] > 0  # fmt: skip
 
@@ -212,7 +212,7 @@ def test_console_test_send_is_recorded_on_its_campaigns_partition(console_home, 
         runs = instance.get_runs()
     tenant_id, campaign_id = (int(part[1:]) for part in partition.split("-"))
     [recorded] = materializations(console_home, tenant_id, campaign_id)
-    assert (recorded["reason"], recorded["sent"], recorded["launched_by"]) == ("test", 1, "console")
+    assert (recorded["reason"], recorded["sent"], recorded["launched_by"]) == ("test", 1, "operator@tests.example")
     assert runs == []  # sent by the console itself, for speed: an asset event without a run
 
 
