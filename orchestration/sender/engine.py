@@ -260,7 +260,9 @@ class CampaignRun:
         now = time.time()
         with self.ledger.write() as con:
             campaign = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
-            if campaign.state not in ("queued", "sending") or self._owned_by_live_run(campaign, now):
+            if campaign.state in ("completed", "paused", "cancelled", "draft"):
+                return campaign.state  # nothing for a run to do: say so, not "busy"
+            if self._owned_by_live_run(campaign, now):
                 return "busy"
             if campaign.state == "queued" and campaign.send_at is not None and campaign.first_run_at is None:
                 moment = now if self.now is None else self.now
