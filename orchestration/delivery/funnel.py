@@ -17,6 +17,12 @@ _STAGE = {"delivered": "delivered", "undelivered": "undelivered", "failed": "fai
 UNSET_SENDER = "not set"
 
 
+def delivery_rate(delivered: int, accepted: int, in_flight: int) -> float | None:
+    """Delivered of the accepted messages whose status is final (None until one is)."""
+    settled = accepted - in_flight
+    return round(delivered / settled, 4) if settled else None
+
+
 @dataclass
 class SenderFunnel:
     """One sender's (From number or Messaging Service SID) accepted messages by stage, and its delivery rate."""
@@ -31,9 +37,7 @@ class SenderFunnel:
 
     @property
     def delivery_rate(self) -> float | None:
-        """Delivered of the accepted messages whose status is final (None until one is)."""
-        settled = self.accepted - self.in_flight
-        return round(self.delivered / settled, 4) if settled else None
+        return delivery_rate(self.delivered, self.accepted, self.in_flight)
 
 
 @dataclass
@@ -59,9 +63,7 @@ class DeliveryFunnel:
 
     @property
     def delivery_rate(self) -> float | None:
-        """Delivered of the accepted messages whose status is final (None until one is)."""
-        settled = self.accepted - self.in_flight
-        return round(self.delivered / settled, 4) if settled else None
+        return delivery_rate(self.delivered, self.accepted, self.in_flight)
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)
