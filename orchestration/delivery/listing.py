@@ -18,10 +18,9 @@ import requests
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
-from orchestration.delivery.poll import MAX_AGE_S, WORKERS, PollSummary, _fetch, _Fetched, _record
+from orchestration.delivery.poll import MAX_AGE_S, WORKERS, PollSummary, _fetch, _Fetched, _record, due_checks
 from orchestration.delivery.status import adopt_unmatched
 from orchestration.ledger import Ledger
-from orchestration.sqlfiles import load_sql
 
 PAGE_SIZE = 1000
 CLOCK_MARGIN_S = 300.0
@@ -66,11 +65,7 @@ def poll_tenant_by_list(
     summary = PollSummary(tenant_id)
     summary.adopted = adopt_unmatched(ledger)
     started = now()
-    with ledger.read() as con:
-        rows = con.execute(
-            load_sql("delivery/due_checks.sql"),
-            {"tenant_id": tenant_id, "campaign_id": campaign_id, "now": started, "limit": MAX_DUE},
-        ).fetchall()
+    rows = due_checks(ledger, tenant_id, campaign_id, started, MAX_DUE)
     if not rows:
         return summary
     moment = now()

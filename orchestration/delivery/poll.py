@@ -108,6 +108,15 @@ def client_for(home: Home, ledger: Ledger, tenant_id: int, timeout: float = 10.0
     return twilio_client(load_twilio(ledger, tenant_id, TokenCipher.for_home(home)), timeout)
 
 
+def due_checks(ledger: Ledger, tenant_id: int, campaign_id: int | None, now: float, limit: int) -> list:
+    """The tenant's (or campaign's) messages not final whose next check is due at `now`, at most `limit`."""
+    with ledger.read() as con:
+        return con.execute(
+            load_sql("delivery/due_checks.sql"),
+            {"tenant_id": tenant_id, "campaign_id": campaign_id, "now": now, "limit": limit},
+        ).fetchall()
+
+
 def poll_tenant(
     ledger: Ledger,
     tenant_id: int,
@@ -129,11 +138,7 @@ def poll_tenant(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delivery-poll") as pool:
         while max_checks is None or summary.checked + summary.unknown < max_checks:
             size = batch if max_checks is None else min(batch, max_checks - summary.checked - summary.unknown)
-            with ledger.read() as con:
-                rows = con.execute(
-                    load_sql("delivery/due_checks.sql"),
-                    {"tenant_id": tenant_id, "campaign_id": campaign_id, "now": started, "limit": size},
-                ).fetchall()
+            rows = due_checks(ledger, tenant_id, campaign_id, started, size)
             if not rows:
                 break
             moment = now()
