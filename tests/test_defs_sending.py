@@ -6,12 +6,21 @@ import json
 import time
 
 import dagster as dg
+import pytest
 import yaml
 
 from orchestration.defs.resources import resources_for
-from orchestration.defs.sending.instance import CAMPAIGN_TAG, write_instance_config
+from orchestration.defs.sending.instance import (
+    CAMPAIGN_TAG,
+    DAGSTER_PG_URL_ENV,
+    TENANT_RUNS_ENV,
+    TENANT_TAG,
+    instance_settings,
+    write_instance_config,
+)
 from orchestration.defs.sending.jobs import send_campaign_job
 from orchestration.defs.sending.sensors import send_queue_sensor
+from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sender import CampaignSettings, create_campaign, pause, resume, status
 from orchestration.simulator import DEMO_AUTH_TOKEN
@@ -142,9 +151,48 @@ def test_sensor_launches_again_when_retries_fall_due(home, simulator):
     assert [r.run_key for r in requests] == [f"campaign-{campaign_id}-g1-r0"]
 
 
-def test_instance_config_limits_each_campaign_to_one_run(home):
+def test_instance_config_limits_each_campaign_to_one_run_and_each_tenant_to_two(home):
     path = write_instance_config(home)
 
     limits = yaml.safe_load(path.read_text())["run_coordinator"]["config"]["tag_concurrency_limits"]
 
-    assert limits == [{"key": CAMPAIGN_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+    assert limits == [
+        {"key": CAMPAIGN_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+        {"key": TENANT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 2},
+    ]
+
+
+def test_dagster_reads_the_limits_the_home_writes(home, monkeypatch):
+    monkeypatch.setenv(TENANT_RUNS_ENV, "3")
+    write_instance_config(home)
+
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        queue = instance.get_concurrency_config().run_queue_config
+
+    assert queue.max_concurrent_runs == 8
+    assert {(limit["key"], limit["limit"]) for limit in queue.tag_concurrency_limits} == {
+        (CAMPAIGN_TAG, 1), (TENANT_TAG, 3)}
+
+
+def test_a_sync_run_first_writes_the_same_instance_config(home):
+    from orchestration.cli.sync import _quiet_dagster_home
+
+    _quiet_dagster_home(home)
+
+    assert (home.dagster_home / "dagster.yaml").read_text() == yaml.safe_dump(instance_settings(), sort_keys=False)
+
+
+def test_a_tenant_run_limit_that_is_not_a_number_is_refused(home, monkeypatch):
+    monkeypatch.setenv(TENANT_RUNS_ENV, "two")
+
+    with pytest.raises(UserError, match="BKNTC_SMS_TENANT_SEND_RUNS must be a whole number"):
+        write_instance_config(home)
+
+
+def test_dagster_storage_moves_to_postgres_by_variable_name_only(home, monkeypatch):
+    monkeypatch.setenv(DAGSTER_PG_URL_ENV, "postgresql://bkntc:s3cret@db.example:5432/dagster")
+
+    text = write_instance_config(home).read_text()
+
+    assert yaml.safe_load(text)["storage"] == {"postgres": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}}}
+    assert "s3cret" not in text

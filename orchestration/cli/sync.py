@@ -48,11 +48,12 @@ def _user_error(exc: BaseException) -> UserError | None:
 
 
 def _quiet_dagster_home(home: Home) -> None:
-    """Points Dagster at the home's instance; a new instance gets a dagster.yaml without telemetry banners."""
+    """Points Dagster at the home's instance, its dagster.yaml written as every other entry point writes it (a sync
+    that runs first must not leave an instance without the send queue's limits)."""
+    from orchestration.defs.sending.instance import write_instance_config
+
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
-    config = home.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    write_instance_config(home)
 
 
 def materialize_sync(home: Home, source_file: Path, as_of: str) -> dg.ExecuteInProcessResult:

@@ -51,10 +51,8 @@ RUN_LOG = "dagster-runs.log"
 
 
 def home_instance(home: Home) -> dg.DagsterInstance:
-    """The home's Dagster instance (DAGSTER_HOME = home/dagster), its dagster.yaml written on first use."""
-    home.ensure()
-    if not (home.dagster_home / "dagster.yaml").is_file():
-        write_instance_config(home)
+    """The home's Dagster instance (DAGSTER_HOME = home/dagster), its dagster.yaml brought up to date first."""
+    write_instance_config(home)
     return dg.DagsterInstance.from_config(str(home.dagster_home))
 
 

@@ -1,12 +1,16 @@
-"""The Dagster instance's settings for sending: at most one run per campaign (a tag concurrency limit)."""
+"""The Dagster instance's settings for sending: at most one run per campaign and a few per tenant (tag concurrency
+limits of the run queue), and the instance's storage: SQLite files in the home by default, PostgreSQL when
+`BKNTC_SMS_DAGSTER_PG_URL` is set (the URL is referenced by its variable name, never written into dagster.yaml)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
 
 from orchestration.config import Home
+from orchestration.errors import UserError
 
 CAMPAIGN_TAG = "bkntc/campaign"
 TENANT_TAG = "bkntc/tenant"
@@ -15,27 +19,54 @@ STOPPED_TAG = "bkntc/stopped"  # why the run ended: completed, paused, cancelled
 LAUNCHED_BY_TAG = "bkntc/launched_by"  # who asked for the run: a CLI user, "console", "send_queue_sensor"
 REASON_TAG = "bkntc/reason"  # what asked for it: launch, resume, manual, resend, run, retry
 
+DAGSTER_PG_URL_ENV = "BKNTC_SMS_DAGSTER_PG_URL"
+TENANT_RUNS_ENV = "BKNTC_SMS_TENANT_SEND_RUNS"
+MAX_RUNS_ENV = "BKNTC_SMS_MAX_SEND_RUNS"
+DEFAULT_TENANT_RUNS = 2  # one tenant's campaigns take at most this many of the queue's slots at once
+DEFAULT_MAX_RUNS = 8
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise UserError(f"{name} must be a whole number of runs, at least 1 (got {raw!r}).")
+    return int(raw)
+
 
 def instance_settings() -> dict:
-    """dagster.yaml: queued runs, limited to one in progress per unique campaign tag value."""
-    return {
+    """dagster.yaml: queued runs, at most one in progress per campaign and `BKNTC_SMS_TENANT_SEND_RUNS` (default 2)
+    per tenant out of `BKNTC_SMS_MAX_SEND_RUNS` (default 8), so one tenant's big campaigns cannot starve the others;
+    run, event-log and schedule storage on PostgreSQL when `BKNTC_SMS_DAGSTER_PG_URL` is set."""
+    max_runs = _positive_int(MAX_RUNS_ENV, DEFAULT_MAX_RUNS)
+    tenant_runs = min(_positive_int(TENANT_RUNS_ENV, DEFAULT_TENANT_RUNS), max_runs)
+    settings: dict = {
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",
             "config": {
-                "max_concurrent_runs": 8,
+                "max_concurrent_runs": max_runs,
                 "tag_concurrency_limits": [
                     {"key": CAMPAIGN_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+                    {"key": TENANT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": tenant_runs},
                 ],
             },
         },
         "telemetry": {"enabled": False},
     }
+    if os.environ.get(DAGSTER_PG_URL_ENV, "").strip():
+        # dagster-postgres reads the URL from the environment of each process (webserver, daemon, run workers).
+        settings["storage"] = {"postgres": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}}}
+    return settings
 
 
 def write_instance_config(home: Home) -> Path:
-    """Writes `dagster.yaml` into the home's Dagster instance folder (DAGSTER_HOME); returns its path."""
+    """Writes `dagster.yaml` into the home's Dagster instance folder (DAGSTER_HOME) when it is missing or says
+    something else than `instance_settings()`; returns its path."""
     home.ensure()
     path = home.dagster_home / "dagster.yaml"
-    path.write_text(yaml.safe_dump(instance_settings(), sort_keys=False), encoding="utf-8")
+    text = yaml.safe_dump(instance_settings(), sort_keys=False)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
     return path
