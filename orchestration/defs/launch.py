@@ -10,6 +10,10 @@ It runs outside the caller, with or without a daemon or webserver. One run per c
 already has a run in progress for its current generation returns that run; the queue sensor skips a campaign
 with a run in progress (`sensors.live_run`, which also fails a started run whose process died); and the engine's
 hold on the campaign makes a second run stop as `busy`, sending nothing.
+
+Past one machine (`BKNTC_SMS_DAGSTER_URL` names the Dagster webserver): a launch is submitted to the webserver
+instead (Dagster's GraphQL client), so it enters the run queue like the sensor's runs, under the same per-campaign
+and per-tenant limits, and the deployment's run launcher (Docker, Kubernetes) starts it on a worker.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from orchestration.sender import Campaign, RunSummary, get_campaign
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CODE_LOCATION = ("orchestration.defs", "defs")  # module and attribute, as workspace.yaml loads them
 JOB_NAME = "send_campaign_job"
+DAGSTER_URL_ENV = "BKNTC_SMS_DAGSTER_URL"  # the webserver to submit launches to; unset: start them here
 RUN_LOG = "dagster-runs.log"
 
 
@@ -111,11 +116,15 @@ def launch_send_run(
         running = live_run(instance, ledger, tenant_id, campaign_id)
         if running is not None and running.tags.get(GENERATION_TAG) == str(campaign.generation):
             return running.run_id  # an older generation's run is stopping: the new one takes over when it has
+        tags = _tags(campaign, reason or _reason(campaign), actor)
+        if os.environ.get(DAGSTER_URL_ENV, "").strip():
+            return _submit_to_webserver(os.environ[DAGSTER_URL_ENV].strip(), _run_config(home, tenant_id, campaign_id),
+                                        tags)  # fmt: skip
         recon_job = _code_location().get_reconstructable_job(JOB_NAME)
         run = instance.create_run_for_job(
             _send_job(),
             run_config=_run_config(home, tenant_id, campaign_id),
-            tags=_tags(campaign, reason or _reason(campaign), actor),
+            tags=tags,
             job_code_origin=recon_job.get_python_origin(),
         )
         starting = DagsterEvent(event_type_value=DagsterEventType.RUN_STARTING.value, job_name=run.job_name)
@@ -134,6 +143,24 @@ def launch_send_run(
             instance.report_run_failed(instance.get_run_by_id(run.run_id), f"Could not start the run process: {exc}")
             raise
         return run.run_id
+
+
+def _submit_to_webserver(url: str, run_config: dict[str, Any], tags: dict[str, str]) -> str:
+    """Submits the send run to the Dagster webserver at `url` (its run queue); returns the run id."""
+    from urllib.parse import urlsplit
+
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        raise UserError(f"{DAGSTER_URL_ENV} must be the Dagster webserver's URL, e.g. http://dagster:3000 "
+                        f"(got {url!r}).")  # fmt: skip
+    try:
+        client = DagsterGraphQLClient(parts.hostname, port_number=parts.port, use_https=parts.scheme == "https",
+                                      path_prefix=parts.path.rstrip("/"), timeout=30)  # fmt: skip
+        return client.submit_job_execution(JOB_NAME, run_config=run_config, tags=tags)
+    except (DagsterGraphQLClientError, OSError) as exc:
+        raise UserError(f"The Dagster webserver at {url} did not take the send run: {exc}") from exc
 
 
 def run_send_job_here(
