@@ -116,14 +116,14 @@ def launch_send_run(
         running = live_run(instance, ledger, tenant_id, campaign_id)
         if running is not None and running.tags.get(GENERATION_TAG) == str(campaign.generation):
             return running.run_id  # an older generation's run is stopping: the new one takes over when it has
+        run_config = _run_config(home, tenant_id, campaign_id)
         tags = _tags(campaign, reason or _reason(campaign), actor)
-        if os.environ.get(DAGSTER_URL_ENV, "").strip():
-            return _submit_to_webserver(os.environ[DAGSTER_URL_ENV].strip(), _run_config(home, tenant_id, campaign_id),
-                                        tags)  # fmt: skip
+        if webserver := os.environ.get(DAGSTER_URL_ENV, "").strip():
+            return _submit_to_webserver(webserver, run_config, tags)
         recon_job = _code_location().get_reconstructable_job(JOB_NAME)
         run = instance.create_run_for_job(
             _send_job(),
-            run_config=_run_config(home, tenant_id, campaign_id),
+            run_config=run_config,
             tags=tags,
             job_code_origin=recon_job.get_python_origin(),
         )

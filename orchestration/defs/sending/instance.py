@@ -63,10 +63,12 @@ def instance_settings() -> dict:
 
 def write_instance_config(home: Home) -> Path:
     """Writes `dagster.yaml` into the home's Dagster instance folder (DAGSTER_HOME) when it is missing or says
-    something else than `instance_settings()`; returns its path."""
+    something else than `instance_settings()`, atomically; returns its path."""
     home.ensure()
     path = home.dagster_home / "dagster.yaml"
     text = yaml.safe_dump(instance_settings(), sort_keys=False)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+        pending = path.with_suffix(f".yaml.{os.getpid()}")  # a process reading it never sees half a file
+        pending.write_text(text, encoding="utf-8")
+        os.replace(pending, path)
     return path
