@@ -42,8 +42,10 @@ apt-install:
 demo: $(STAMP)
 	$(BIN)/bkntc-sms demo
 
+# One pytest-xdist worker per CPU (at most 4), each taking whole test files: a file's servers, ports (each worker
+# probes its own share of a file's range) and module fixtures stay in one process.
 test: system-packages $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check orchestration console tests bench
@@ -58,10 +60,12 @@ bench-quick: $(TEST_STAMP)
 # before the run: HEAD, "dirty" when sender/gateway/simulator code had uncommitted changes), the date and the machine.
 # Old figures are removed first, so the report holds only this run's; a failing suite leaves RELIABILITY.md as it was.
 # The contention load lasts at least $BKNTC_RELIABILITY_SECONDS (default here 60; 0: just until its counts are met).
+# BKNTC_RELIABILITY_FULL=1 runs every scenario at the size the report describes (`make test` runs smaller ones).
 reliability: system-packages $(TEST_STAMP)
 	rm -rf test-artifacts/reliability
 	@stamp=$$($(BIN)/python -m tests.reliability.report --print-stamp) && \
-	  BKNTC_RELIABILITY_SECONDS=$${BKNTC_RELIABILITY_SECONDS:-60} $(BIN)/python -m pytest tests/reliability -p no:cacheprovider && \
+	  BKNTC_RELIABILITY_FULL=1 BKNTC_RELIABILITY_SECONDS=$${BKNTC_RELIABILITY_SECONDS:-60} \
+	    $(BIN)/python -m pytest tests/reliability -p no:cacheprovider && \
 	  $(BIN)/python -m tests.reliability.report --stamp "$$stamp"
 
 clean:

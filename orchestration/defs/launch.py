@@ -18,6 +18,7 @@ and per-tenant limits, and the deployment's run launcher (Docker, Kubernetes) st
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -34,6 +35,7 @@ from dagster._serdes import serialize_value
 
 from orchestration.auth.actor import current
 from orchestration.config import Home
+from orchestration.defs.resources import resources_for
 from orchestration.defs.sending.assets import CAMPAIGN_ASSET, campaign_metadata, ensure_partition
 from orchestration.defs.sending.instance import (
     CAMPAIGN_TAG,
@@ -43,6 +45,7 @@ from orchestration.defs.sending.instance import (
     TENANT_TAG,
     write_instance_config,
 )
+from orchestration.defs.sending.jobs import send_campaign_job
 from orchestration.defs.sending.sensors import live_run
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
@@ -94,10 +97,11 @@ def _code_location() -> ReconstructableRepository:
     return ReconstructableRepository.for_module(module, attribute, working_directory=str(PROJECT_ROOT))
 
 
+@functools.cache
 def _send_job() -> dg.JobDefinition:
-    from orchestration.defs import defs  # the code location itself: the job with its resources
-
-    return defs.resolve_job_def(JOB_NAME)
+    """The code location's send job with its resources (the same job snapshot), built without loading the other
+    domains' definitions: a foreground `campaign run` starts in a fraction of the time."""
+    return dg.Definitions(jobs=[send_campaign_job], resources=resources_for()).resolve_job_def(JOB_NAME)
 
 
 def launch_send_run(

@@ -17,20 +17,23 @@ from typing import Any
 
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.sender.runner import HTTP_TIMEOUT_ENV
-from tests.fixtures.servers import port_is_free
+from tests.fixtures.servers import port_is_free, worker_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 PORTS = range(35000, 35500)
 SECONDS_ENV = "BKNTC_RELIABILITY_SECONDS"
-_next_port = [PORTS.start + (os.getpid() * 7) % 100]
+FULL_ENV = "BKNTC_RELIABILITY_FULL"
+_next_port = [(os.getpid() * 7) % 100]  # an index into this process's share of PORTS
 
 
 def free_port() -> int:
-    """A port of this suite's range (35000-35499) that nothing listens on right now."""
-    for _ in range(len(PORTS)):
-        port = _next_port[0]
-        _next_port[0] = PORTS.start + (port + 1 - PORTS.start) % len(PORTS)
+    """A port of this suite's range (35000-35499; under pytest-xdist, this worker's share) that nothing listens on
+    right now."""
+    ports = worker_ports(PORTS)
+    for _ in range(len(ports)):
+        port = ports[_next_port[0] % len(ports)]
+        _next_port[0] += 1
         if port_is_free(port):
             return port
     raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
@@ -135,6 +138,12 @@ def ledger_query(path: Path, sql: str, params: tuple | dict = ()) -> list[sqlite
         return con.execute(sql, params).fetchall()
     finally:
         con.close()
+
+
+def full_size() -> bool:
+    """Whether the scenarios run at the size RELIABILITY.md reports: `make reliability` sets $BKNTC_RELIABILITY_FULL=1;
+    without it (`make test`) the long scenarios run smaller, proving the same premises with fewer iterations."""
+    return os.environ.get(FULL_ENV) == "1"
 
 
 def seconds_window(default: float = 20.0) -> float:

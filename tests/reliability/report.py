@@ -120,7 +120,7 @@ def crash_storm(f: dict[str, Any]) -> list[str]:
         f"| **duplicates** | **{f['duplicates']}** |",
         f"| ledger `sent` rows / their SIDs equal the simulator's SIDs | {f['ledger_sent_rows']:,} / "
         f"{f['ledger_sids_equal_simulator_sids']} |",
-        f"| wall time (50 lives + the final run) | {f['elapsed_s']} s |",
+        f"| wall time ({f['kills']} lives + the final run) | {f['elapsed_s']} s |",
     ]
 
 

@@ -91,10 +91,12 @@ def test_no_auth_token_is_written_or_printed_in_clear_anywhere(home, tmp_path, m
 
         cli("demo-data", "--out", str(source), "--customers", "300", "--tenants", "2")
         cli("sync", "--source", str(source))
+        # No sender limit: the fast simulator drains at once, and a long code's 1 segment/s would make the sends
+        # below take minutes without writing anything more a token could leak into.
         cli("tenant", "set-twilio", "--tenant", "1", "--account-sid", SID, "--auth-token", TOKEN,
-            "--from", "+15005550006", "--api-base-url", simulator.base_url)  # fmt: skip
+            "--from", "+15005550006", "--api-base-url", simulator.base_url, "--sender-rate", "0")  # fmt: skip
         cli("tenant", "set-twilio", "--tenant", "2", "--account-sid", SID, "--auth-token", WRONG_TOKEN,
-            "--from", "+15005550007", "--api-base-url", simulator.base_url)  # fmt: skip
+            "--from", "+15005550007", "--api-base-url", simulator.base_url, "--sender-rate", "0")  # fmt: skip
         cli("tenant", "show", "--tenant", "1")
         cli("tenant", "check", "--tenant", "1")
         cli("tenant", "check", "--tenant", "2", ok=False)

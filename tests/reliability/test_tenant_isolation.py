@@ -48,7 +48,7 @@ from orchestration.tenants import (
     update_settings,
 )
 from orchestration.warehouse import Warehouse
-from tests.reliability.harness import ledger_query, simulator_process, write_figures
+from tests.reliability.harness import full_size, ledger_query, simulator_process, write_figures
 from tests.signed_in import PASSWORD, sign_in_as
 from tests.test_segments import appointment, build_warehouse, customer
 
@@ -59,7 +59,7 @@ CUSTOMERS = {1: 15, 2: 18}  # different sizes: a count of the other tenant's nev
 TOKEN = {1: "a1" * 16, 2: "b2" * 16}
 SEGMENTS = ("all_customers", "all_appointments", "first_time", "recent_bookers", "lapsed")
 CALLS: Counter = Counter()
-EXAMPLES_PER_PATH = 5  # each path leads 5 examples (then 0-3 random paths follow it)
+EXAMPLES_PER_PATH = 5 if full_size() else 3  # each path leads that many examples (then 0-3 random paths follow it)
 
 # --- the two tenants ---------------------------------------------------------------------------------------
 
