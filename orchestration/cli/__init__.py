@@ -48,6 +48,7 @@ def _register() -> None:
         audit,
         campaigns,
         catalog,
+        credits,
         data,
         delivery,
         messages,

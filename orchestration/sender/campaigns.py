@@ -18,6 +18,7 @@ from orchestration.audiences import AudienceQuery
 from orchestration.audiences.audience import snapshot
 from orchestration.audiences.query import check_arguments
 from orchestration.auth import audit
+from orchestration.credits import account as credits
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.messages.segments import count_segments_many
@@ -277,7 +278,8 @@ def launch(
 
 def freeze_at_send(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: int) -> Campaign:
     """The send run of a campaign scheduled to freeze at its send time freezes its audience now (while it holds the
-    campaign); an audience that is empty by then cancels the campaign with the reason `empty_audience`."""
+    campaign); an audience that is empty by then cancels the campaign with the reason `empty_audience`, one that
+    the tenant's SMS credits do not cover pauses it (`out of credits: ...`) before anything is sent."""
     campaign = get_campaign(ledger, tenant_id, campaign_id)
     excluded = _freeze(ledger, warehouse, campaign)
     with ledger.write() as con:
@@ -289,6 +291,9 @@ def freeze_at_send(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaig
         if count == 0:
             return transition(con, tenant_id, campaign_id, "cancel",
                               reason="empty_audience: nobody was in the audience at its send time")  # fmt: skip
+        short = credits.campaign_shortfall(con, tenant_id, campaign_id)  # the launch's check, now that it is known
+        if short is not None:
+            return transition(con, tenant_id, campaign_id, "pause", reason=short)
         return Campaign.from_row(_select(con, tenant_id, campaign_id))
 
 
@@ -342,8 +347,15 @@ def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.D
 
 
 def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
-    with ledger.write() as con:
-        return audit.campaign(con, "launch", _finish_launch_in(con, tenant_id, campaign_id, excluded))
+    """Queues the frozen campaign; refused (its rows cleared, still a draft) when it has nobody to send to or its
+    tenant's SMS credits do not cover it."""
+    try:
+        with ledger.write() as con:
+            return audit.campaign(con, "launch", _finish_launch_in(con, tenant_id, campaign_id, excluded))
+    except UserError:
+        with ledger.write() as con:
+            con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
+        raise
 
 
 def _finish_launch_in(con: sqlite3.Connection, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
@@ -353,6 +365,7 @@ def _finish_launch_in(con: sqlite3.Connection, tenant_id: int, campaign_id: int,
     ).fetchone()[0]
     if count == 0:
         raise UserError(f"Campaign {campaign_id} has no recipients: its audience is empty.")
+    credits.refuse_short(con, tenant_id, campaign_id, "launch")
     return transition(con, tenant_id, campaign_id, "launch", new_generation=True)
 
 
@@ -478,8 +491,10 @@ def pause(ledger: Ledger, tenant_id: int, campaign_id: int, reason: str = "pause
 
 
 def resume(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
-    """Re-queues a paused campaign (a new generation, so the sensor launches a new send run)."""
+    """Re-queues a paused campaign (a new generation, so the sensor launches a new send run); refused with the
+    numbers while its tenant's SMS credits do not cover its unsent recipients."""
     with ledger.write() as con:
+        credits.refuse_short(con, tenant_id, campaign_id, "resume")
         return audit.campaign(con, "resume", transition(con, tenant_id, campaign_id, "resume", new_generation=True))
 
 
