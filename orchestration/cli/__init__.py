@@ -52,6 +52,7 @@ def _register() -> None:
         data,
         delivery,
         messages,
+        recurring,
         services,
         simulator,
         sync,

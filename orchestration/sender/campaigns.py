@@ -23,6 +23,7 @@ from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.messages.segments import count_segments_many
 from orchestration.messages.shortcodes import check_template, render_many, used_shortcodes
+from orchestration.recurring import first_messages
 from orchestration.sender.schedule import Schedule, missed_reason, verdict
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import TenantSettings, ensure_tenant, get_settings
@@ -198,6 +199,21 @@ def create_campaign(
         return Campaign.from_row(_select(con, tenant_id, campaign_id))
 
 
+def queue_scheduled_in(
+    con: sqlite3.Connection, tenant: TenantSettings, name: str, template: str, query: AudienceQuery,
+    schedule: Schedule,
+) -> Campaign:  # fmt: skip
+    """Inside a write transaction: a segment campaign queued for its schedule, its audience frozen by the send run
+    at the send time (a recurring campaign's occurrence); audited as a launch."""
+    values = CampaignSettings().resolved(tenant)
+    campaign_id = _insert_campaign(con, tenant.tenant_id, name, "segment", _audience_json(query), template, values)
+    con.execute(load_sql("sender/campaign_set_schedule.sql"),
+                {"tenant_id": tenant.tenant_id, "campaign_id": campaign_id, "send_at": schedule.send_at,
+                 "max_lateness_s": schedule.max_lateness_s, "freeze_at": "send"})  # fmt: skip
+    _set_freeze_pending(con, tenant.tenant_id, campaign_id, True)
+    return audit.campaign(con, "launch", transition(con, tenant.tenant_id, campaign_id, "launch", new_generation=True))
+
+
 def _refuse_missed(send_at: float, max_lateness_s: float | None, now: float, zone: str | None, action: str) -> None:
     if verdict(send_at, max_lateness_s, now) == "missed":
         raise UserError(f"Cannot {action}: {missed_reason(send_at, max_lateness_s, now, zone)}.")
@@ -312,11 +328,15 @@ def _freeze(ledger: Ledger, warehouse: Warehouse, campaign: Campaign) -> dict[st
     company = company_details(warehouse, tenant_id)
     with ledger.write() as con:
         con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
+        first_messages.release(con, campaign_id)
+        recurring_id = first_messages.occurrence_of(con, campaign_id)
+    repeated = 0
     with snapshot(warehouse, ledger, query, chunk_size=SNAPSHOT_CHUNK) as frozen:
         for frame in frozen.chunks:
-            _insert_recipients(ledger, campaign_id, frame, render_many(campaign.template_body, frame, company))
+            bodies = render_many(campaign.template_body, frame, company)
+            repeated += _insert_recipients(ledger, campaign_id, frame, bodies, recurring_id)
             pa.default_memory_pool().release_unused()  # pandas' string kernels: hand their pool's pages back
-    return frozen.excluded
+    return {**frozen.excluded, "already_messaged": repeated} if recurring_id is not None else frozen.excluded
 
 
 def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
@@ -326,9 +346,16 @@ def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
     return frame.iloc[0].to_dict() if len(frame) else {}
 
 
-def _insert_recipients(ledger: Ledger, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series) -> None:
+def _insert_recipients(ledger: Ledger, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series,
+                       recurring_id: int | None = None) -> int:  # fmt: skip
+    """Inserts the rows; an occurrence of a recurring campaign leaves out (and returns how many) the people an
+    earlier occurrence already has for the same appointment, in the same transaction that takes their keys."""
+    repeated = 0
     with ledger.write() as con:
+        if recurring_id is not None:
+            frame, bodies, repeated = first_messages.keep_first(con, recurring_id, campaign_id, frame, bodies)
         _insert_recipients_in(con, campaign_id, frame, bodies)
+    return repeated
 
 
 def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series) -> None:
