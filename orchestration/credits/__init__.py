@@ -4,6 +4,7 @@ from orchestration.credits.account import (
     OUT_OF_CREDITS,
     CreditStatement,
     balance,
+    campaign_cost,
     campaign_used,
     refuse_short,
     shortfall,
@@ -11,5 +12,5 @@ from orchestration.credits.account import (
     topup,
 )
 
-__all__ = ["OUT_OF_CREDITS", "CreditStatement", "balance", "campaign_used", "refuse_short", "shortfall", "statement",
-           "topup"]
+__all__ = ["OUT_OF_CREDITS", "CreditStatement", "balance", "campaign_cost", "campaign_used", "refuse_short",
+           "shortfall", "statement", "topup"]

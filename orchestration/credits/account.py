@@ -106,6 +106,13 @@ def campaign_used(ledger: Ledger, tenant_id: int, campaign_id: int) -> int:
                                {"tenant_id": tenant_id, "campaign_id": campaign_id}).fetchone()[0])  # fmt: skip
 
 
+def campaign_cost(ledger: Ledger, tenant_id: int, campaign_id: int) -> int:
+    """A campaign's cost in SMS segments (its frozen recipients that are not skipped)."""
+    with ledger.read() as con:
+        return int(con.execute(load_sql("credits/campaign_cost.sql"),
+                               {"tenant_id": tenant_id, "campaign_id": campaign_id}).fetchone()[0])  # fmt: skip
+
+
 def shortfall(needed: int, available: int, recipients: int | None = None) -> str:
     """`out of credits: ...`, the numbers a person needs to top up."""
     who = f" for {recipients:,} recipients" if recipients is not None else ""

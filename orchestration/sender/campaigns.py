@@ -14,13 +14,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from orchestration.audiences import AudienceQuery
+from orchestration.audiences import AudienceQuery, recipients
 from orchestration.audiences.audience import snapshot
 from orchestration.audiences.query import check_arguments
 from orchestration.auth import audit
 from orchestration.credits import account as credits
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
+from orchestration.messages.pricing import CostEstimate, tenant_price
 from orchestration.messages.segments import count_segments_many
 from orchestration.messages.shortcodes import check_template, render_many, used_shortcodes
 from orchestration.recurring import first_messages
@@ -337,6 +338,18 @@ def _freeze(ledger: Ledger, warehouse: Warehouse, campaign: Campaign) -> dict[st
             repeated += _insert_recipients(ledger, campaign_id, frame, bodies, recurring_id)
             pa.default_memory_pool().release_unused()  # pandas' string kernels: hand their pool's pages back
     return {**frozen.excluded, "already_messaged": repeated} if recurring_id is not None else frozen.excluded
+
+
+def estimate(warehouse: Warehouse, ledger: Ledger, query: AudienceQuery, template: str) -> tuple[int, CostEstimate]:
+    """(recipients, SMS segments and cost by destination country) of this audience and message: every body
+    rendered, as the launch will."""
+    company = company_details(warehouse, query.tenant_id)
+    cost = CostEstimate(tenant_price(ledger, query.tenant_id))
+    count = 0
+    for frame in recipients(warehouse, ledger, query):
+        count += len(frame)
+        cost.add(frame["phone_e164"], count_segments_many(render_many(template, frame, company))["segments"])
+    return count, cost
 
 
 def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
