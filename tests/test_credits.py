@@ -184,3 +184,17 @@ def test_a_send_process_killed_after_twilio_accepted_then_restarted_debits_each_
     assert len(simulator.accepted()) == 30
     assert balance(ledger, 1) == 70
     assert used_by(ledger, campaign_id)["used"] == 30
+
+
+def test_preview_json_gives_the_balance_and_the_cost_of_the_message(home):
+    ledger = with_twilio(home)
+    small_warehouse(home, count=6)
+    topup(ledger, 1, 11)
+    runner = CliRunner()
+    args = ["preview", "--tenant", "1", "--segment", "all_customers", "--json"]
+
+    priced = json.loads(runner.invoke(main, [*args, "--template", LONG]).output)
+    bare = json.loads(runner.invoke(main, args).output)
+
+    assert priced["credits"] == {"metered": True, "balance": 11, "cost_segments": 12, "enough": False}
+    assert bare["credits"] == {"metered": True, "balance": 11, "cost_segments": None, "enough": None}
