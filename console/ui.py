@@ -22,7 +22,7 @@ from orchestration.auth.users import User
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
-from orchestration.messages.pricing import CostEstimate, tenant_price
+from orchestration.messages.pricing import CostEstimate
 from orchestration.tenants import get_settings, list_tenants, twilio_summary
 from orchestration.warehouse import Warehouse
 
@@ -334,16 +334,9 @@ def record_test_send(tenant: int, campaign_id: int, actor: str | None = None) ->
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Counting SMS segments for every recipient…")
 def _campaign_cost(warehouse_path: str, ledger_path: str, query: AudienceQuery, body: str
                    ) -> tuple[int, CostEstimate]:
-    from orchestration.audiences import recipients
-    from orchestration.messages import count_segments_many, render_many
+    from orchestration.sender.campaigns import estimate
 
-    company_ = _company(warehouse_path, query.tenant_id)
-    estimate = CostEstimate(tenant_price(_ledger_at(ledger_path), query.tenant_id))
-    count = 0
-    for frame in recipients(Warehouse(warehouse_path), _ledger_at(ledger_path), query):
-        count += len(frame)
-        estimate.add(frame["phone_e164"], count_segments_many(render_many(body, frame, company_))["segments"])
-    return count, estimate
+    return estimate(Warehouse(warehouse_path), _ledger_at(ledger_path), query, body)
 
 
 def campaign_cost(query: AudienceQuery, body: str) -> tuple[int, CostEstimate] | None:
