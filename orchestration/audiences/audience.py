@@ -19,6 +19,7 @@ from orchestration.audiences.query import (
     bound_values,
     check_against_data,
     check_arguments,
+    classified_sql,
     counts_sql,
     described_parameters,
     known_appointment_statuses,
@@ -44,7 +45,7 @@ RECIPIENT_COLUMNS = (
 # DuckDB's working memory while snapshotting recipients; the rest spills to disk (a read-only connection spills
 # to its temp_directory too). One thread: each DuckDB thread keeps its own buffers, and on the snapshot path the
 # ledger inserts, not the query, set the pace (bench/run_all.py measures both).
-STREAM_MEMORY_LIMIT = "128MB"
+STREAM_MEMORY_LIMIT = "64MB"
 
 
 @dataclass(frozen=True)
@@ -135,16 +136,18 @@ def recipients(
 def snapshot(
     warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, chunk_size: int = 50_000
 ) -> Iterator[Snapshot]:
-    """The query's counts and its recipients (as `recipients` yields them), both read from one connection to one
-    warehouse file at one instant, so they describe the same audience; iterate `.chunks` inside the block.
+    """The query's counts and its recipients (as `recipients` yields them) from one evaluation of the segment, so
+    both describe the same audience; iterate `.chunks` inside the block.
 
-    DuckDB works within STREAM_MEMORY_LIMIT on one thread and spills the rest to a private folder beside the
-    warehouse, removed when the block ends."""
+    The evaluation keeps only each member's ids and exclusion (a temporary table); each chunk is then one page of
+    recipients in customer-id order, joined with its details on its own, so neither DuckDB nor Python ever holds
+    the whole audience's rows. DuckDB works within STREAM_MEMORY_LIMIT on one thread of a private in-memory
+    database and spills the rest to a private folder beside the warehouse, removed when the block ends."""
     check_arguments(query)
     query = replace(query, as_of=query.as_of_utc())
     suppressed = _suppressed(ledger, query)
     with (
-        warehouse.reader() as con,
+        warehouse.spilling_reader() as con,
         tempfile.TemporaryDirectory(prefix=f".{warehouse.path.name}.spill-", dir=warehouse.path.parent) as spill,
     ):
         check_against_data(con, query)
@@ -152,17 +155,19 @@ def snapshot(
         con.execute("SET threads = 1")
         con.execute("SET temp_directory = $spill", {"spill": spill})
         con.register("suppressed_numbers", suppressed)
-        sql = counts_sql(query)
-        count, excluded = _by_reason(con.execute(sql, bind(sql, bound_values(query))).fetchall())
-        sql = segment_sql(query, "recipients")
-        batches = con.sql(sql, params=bind(sql, bound_values(query))).to_arrow_reader(chunk_size)
-        yield Snapshot(count, excluded, _frames(batches))
+        members = classified_sql(query)
+        con.execute(f"CREATE TEMP TABLE snapshot_members AS {members}", bind(members, bound_values(query)))
+        count, excluded = _by_reason(con.execute(load_sql("segments/snapshot_counts.sql")).fetchall())
+        yield Snapshot(count, excluded, _pages(con, query, chunk_size))
 
 
-def _frames(batches: pa.RecordBatchReader) -> Iterator[pd.DataFrame]:
-    for batch in batches:
-        if batch.num_rows:
-            yield batch.select(list(RECIPIENT_COLUMNS)).to_pandas()
+def _pages(con: duckdb.DuckDBPyConnection, query: AudienceQuery, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """The snapshot's recipients page by page, in customer-id order."""
+    pages = con.execute(load_sql("segments/snapshot_pages.sql"), {"page": chunk_size}).fetchall()
+    sql = segment_sql(query, "page", classified=False)
+    for first_id, last_id in pages:
+        values = bind(sql, bound_values(query, first_id=first_id, last_id=last_id))
+        yield con.execute(sql, values).fetch_df()[list(RECIPIENT_COLUMNS)]
 
 
 def segment_sizes(

@@ -152,15 +152,19 @@ def counts_sql(query: AudienceQuery) -> str:
     return f"{_members_sql(query)}\n{load_sql('segments/exclusion_counts.sql')}"
 
 
-def segment_sql(query: AudienceQuery, selection: str) -> str:
+def segment_sql(query: AudienceQuery, selection: str, classified: bool = True) -> str:
     """Members with their details: the filtered appointment set, the segment's definition, the exclusion rules,
-    then `selection` (`recipients` or `members`: a file sql/segments/select_<selection>.sql) with the anchor's
-    details. Only named SQL files are composed; every value is bound."""
-    return (
-        f"{_members_sql(query)},\n"
-        f"selected_members AS ({load_sql(f'segments/select_{selection}.sql')})\n"
-        f"{load_sql('segments/anchored.sql')}"
-    )
+    then `selection` (`members` or `page`: a file sql/segments/select_<selection>.sql) with the anchor's details.
+    Without `classified`, the selection reads members classified before (the snapshot's temporary table).
+    Only named SQL files are composed; every value is bound."""
+    selected = f"selected_members AS ({load_sql(f'segments/select_{selection}.sql')})\n"
+    prefix = f"{_members_sql(query)},\n" if classified else "WITH "
+    return f"{prefix}{selected}{load_sql('segments/anchored.sql')}"
+
+
+def classified_sql(query: AudienceQuery) -> str:
+    """The query's members with their exclusion reason (sql/segments/classified_members.sql's columns)."""
+    return f"{_members_sql(query)}\nSELECT * FROM classified_members"
 
 
 def preview_sql(query: AudienceQuery) -> str:
