@@ -42,9 +42,9 @@ RECIPIENT_COLUMNS = (
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
     "location_name", "location_address",
 )  # fmt: skip
-# DuckDB's working memory while snapshotting recipients; the rest spills to disk (a read-only connection spills
-# to its temp_directory too). One thread: each DuckDB thread keeps its own buffers, and on the snapshot path the
-# ledger inserts, not the query, set the pace (bench/run_all.py measures both).
+# DuckDB's working memory while snapshotting recipients; the rest spills to disk (Warehouse.spilling_reader). One
+# thread: each DuckDB thread keeps its own buffers, and on the snapshot path the ledger inserts, not the query, set
+# the pace (bench/run_all.py measures both).
 STREAM_MEMORY_LIMIT = "64MB"
 
 
