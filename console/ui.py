@@ -40,8 +40,15 @@ def home() -> Home:
     return Home.resolve().ensure()
 
 
+@st.cache_resource(show_spinner=False)
+def _warehouse_at(path: str) -> Warehouse:
+    return Warehouse(path)
+
+
 def warehouse() -> Warehouse:
-    return Warehouse(home().warehouse)
+    """The warehouse, one object per process and path: its reads go through the process's held attachment
+    (`Warehouse.shared_reader`), reopened when a sync publishes a new file."""
+    return _warehouse_at(str(home().warehouse))
 
 
 @st.cache_resource(show_spinner=False)
@@ -259,7 +266,7 @@ def require_warehouse() -> bool:
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _filter_options(warehouse_path: str, tenant: int) -> FilterOptions:
-    return filter_options(Warehouse(warehouse_path), tenant)
+    return filter_options(_warehouse_at(warehouse_path), tenant)
 
 
 def cached_filter_options(tenant: int) -> FilterOptions | None:
@@ -268,7 +275,7 @@ def cached_filter_options(tenant: int) -> FilterOptions | None:
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _preview(warehouse_path: str, ledger_path: str, query: AudienceQuery, sample: int) -> Preview:
-    return preview(Warehouse(warehouse_path), _ledger_at(ledger_path), query, sample=sample)
+    return preview(_warehouse_at(warehouse_path), _ledger_at(ledger_path), query, sample=sample)
 
 
 def cached_preview(query: AudienceQuery, sample: int = 20) -> Preview | None:
@@ -278,7 +285,7 @@ def cached_preview(query: AudienceQuery, sample: int = 20) -> Preview | None:
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _segment_sizes(warehouse_path: str, ledger_path: str, tenant: int) -> pd.DataFrame:
-    return segment_sizes(Warehouse(warehouse_path), _ledger_at(ledger_path), tenant)
+    return segment_sizes(_warehouse_at(warehouse_path), _ledger_at(ledger_path), tenant)
 
 
 def cached_segment_sizes(tenant: int) -> pd.DataFrame | None:
