@@ -94,7 +94,12 @@ def main() -> None:
     parser.add_argument("--work", help="reuse (or build) the generated data in this folder")
     parser.add_argument("--mariadb", action="store_true", help="also each segment against a throwaway MariaDB")
     parser.add_argument("--mariadb-port", type=int, default=None, help="first of 20 ports to try for MariaDB")
+    parser.add_argument("--quick", action="store_true",
+                        help="30,000 customers, 40 previews, one round, with MariaDB (make bench-quick)")
     args = parser.parse_args()
+    if args.quick:
+        args.customers, args.previews, args.rounds, args.repeats, args.launch = 30_000, 40, 1, 1, 30_000
+        args.mariadb = True
 
     with tempfile.TemporaryDirectory(prefix="bench-preview-") as scratch:
         root = Path(args.work or scratch)
