@@ -1,9 +1,11 @@
-"""Benchmark: preview latency with the process's held warehouse attachment vs a fresh connection per preview,
-the floor (an empty tenant), where a preview's time goes, and (--mariadb) each segment against MariaDB."""
+"""Benchmark of issue 17's goals in one run: preview latency (held warehouse attachment, and a fresh connection per
+preview for comparison), the floor (an empty tenant), where a preview's time goes, each segment against MariaDB as
+shipped and indexed (--mariadb), materialization of every segment and the launch of a 1M-recipient campaign."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -17,16 +19,9 @@ import duckdb
 
 from bench import append_section
 from bench.bench_audiences import AS_OF, build, random_query
-from orchestration.audiences import AudienceQuery, filter_options, preview
-from orchestration.audiences.audience import _suppressed
-from orchestration.audiences.query import (
-    bind,
-    bound_values,
-    check_against_data,
-    classified_table_sql,
-    counted_sql,
-    selected_sql,
-)
+from orchestration.audiences import AudienceQuery, filter_options, materialize_segments, preview
+from orchestration.audiences.audience import PREVIEW_COUNTS, _suppressed
+from orchestration.audiences.query import bind, bound_values, check_against_data, preview_sql, sample_sql
 from orchestration.ledger import Ledger
 from orchestration.warehouse import Warehouse
 
@@ -69,34 +64,48 @@ def steps(warehouse: Warehouse, ledger: Ledger, query: AudienceQuery, repeats: i
         return result
 
     for _ in range(repeats):
-        suppressed = mark("suppression list (ledger)", lambda: _suppressed(ledger, query))
+        suppressed = mark("suppression list (ledger, cached)", lambda: _suppressed(ledger, query))
         opened = time.perf_counter()
         with warehouse.shared_reader() as con:
             marks.setdefault("cursor on the held attachment", []).append((time.perf_counter() - opened) * 1000)
             mark("tenant and filter checks", lambda con=con: check_against_data(con, query))
             con.register("suppressed_numbers", suppressed)
-            sql = classified_table_sql(query)
-            mark("segment + exclusions (temp table)", lambda con=con, sql=sql: con.execute(sql, bind(
-                sql, bound_values(query))))  # fmt: skip
-            mark("counts", lambda con=con: con.execute(counted_sql()).fetchall())
-            sample = selected_sql("sample")
-            mark("sample with anchor details (DataFrame)", lambda con=con, sample=sample: con.execute(sample, bind(
-                sample, bound_values(query, sample=20))).fetch_df())  # fmt: skip
+            sql = preview_sql(query)
+            row = mark("counts and sample ids (one statement)", lambda con=con, sql=sql: con.execute(
+                sql, bind(sql, bound_values(query, sample=20))).fetchall()[0])  # fmt: skip
+            counted = dict(zip(PREVIEW_COUNTS, row, strict=True))
+            ids = counted["sample_ids"] or []
+            values = {"tenant_id": query.tenant_id, "customer_ids": ids, "first_id": min(ids, default=0),
+                      "last_id": max(ids, default=0),
+                      "anchor_ids": [a or None for a in counted["sample_anchors"] or []]}  # fmt: skip
+            mark("sample details (DataFrame)", lambda con=con, values=values: con.execute(
+                sample_sql(), values).fetch_df())  # fmt: skip
     return {name: statistics.median(values) for name, values in marks.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--tenants", type=int, default=20)
     parser.add_argument("--previews", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the random previews (for the spread)")
+    parser.add_argument("--repeats", type=int, default=3, help="materializations and launches")
+    parser.add_argument("--launch", type=int, default=1_000_000, help="recipients of the launch (0: none)")
     parser.add_argument("--work", help="reuse (or build) the generated data in this folder")
     parser.add_argument("--mariadb", action="store_true", help="also each segment against a throwaway MariaDB")
+    parser.add_argument("--mariadb-port", type=int, default=None, help="first of 20 ports to try for MariaDB")
+    parser.add_argument("--quick", action="store_true",
+                        help="30,000 customers, 40 previews, one round, with MariaDB (make bench-quick)")
     args = parser.parse_args()
+    if args.quick:
+        args.customers, args.previews, args.rounds, args.repeats, args.launch = 30_000, 40, 1, 1, 30_000
+        args.mariadb = True
 
     with tempfile.TemporaryDirectory(prefix="bench-preview-") as scratch:
         root = Path(args.work or scratch)
         root.mkdir(parents=True, exist_ok=True)
+        # First, while this process is small: a child inherits its parent's peak RSS through fork and exec (Linux).
+        launches = _launches(root, args) if args.launch else []
         if not (root / "warehouse.duckdb").exists():
             build(root, args.customers, args.tenants)
         warehouse, ledger = Warehouse(root / "warehouse.duckdb"), Ledger(root / "ledger.sqlite")
@@ -116,32 +125,73 @@ def main() -> None:
             tenant = rng.choice(tenants)
             queries.append(random_query(rng, tenant, options[tenant]))
 
-        fresh, held = [], []
-        for chunk in range(0, len(queries), 20):  # interleaved, so both see the same machine load
-            fresh += latencies(FreshWarehouse(warehouse.path), ledger, queries[chunk:chunk + 20])
-            held += latencies(warehouse, ledger, queries[chunk:chunk + 20])
+        rounds, fresh = [], []
+        for number in range(args.rounds):
+            held = []
+            for chunk in range(0, len(queries), 20):  # the first round interleaves fresh connections, same load
+                if number == 0:
+                    fresh += latencies(FreshWarehouse(warehouse.path), ledger, queries[chunk:chunk + 20])
+                held += latencies(warehouse, ledger, queries[chunk:chunk + 20])
+            rounds.append(percentiles(held))
         floor_fresh = latencies(FreshWarehouse(warehouse.path), ledger,
                                 [AudienceQuery(EMPTY_TENANT, "all_customers", as_of=AS_OF)] * 30)
         floor_held = latencies(warehouse, ledger, [AudienceQuery(EMPTY_TENANT, "all_customers", as_of=AS_OF)] * 30)
         profile = {name: steps(warehouse, ledger, AudienceQuery(largest, name, exclude_suppressed=True, as_of=AS_OF),
                                15) for name in ("all_customers", "upcoming", "lapsed")}  # fmt: skip
-        figures = {"fresh": percentiles(fresh), "held": percentiles(held), "floor fresh": percentiles(floor_fresh),
-                   "floor held": percentiles(floor_held)}  # fmt: skip
+        figures = {**{f"held, round {i + 1}": f for i, f in enumerate(rounds)}, "fresh (round 1)": percentiles(fresh),
+                   "floor held": percentiles(floor_held), "floor fresh": percentiles(floor_fresh)}  # fmt: skip
         for name, f in figures.items():
-            print(f"{name}: p50 {f['p50']:.1f} ms, p95 {f['p95']:.1f} ms, max {f['max']:.1f} ms")
+            print(f"{name}: p50 {f['p50']:.1f} ms, p95 {f['p95']:.1f} ms, max {f['max']:.1f} ms", flush=True)
         for name, marks in profile.items():
-            print(f"profile {name}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in marks.items()))
-        comparison = _mariadb(root, warehouse, largest, args) if args.mariadb else None
+            print(f"profile {name}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in marks.items()), flush=True)
+        materialize = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            with warehouse.writer() as con:
+                materialize_segments(con, AS_OF)
+            materialize.append(time.perf_counter() - started)
+        print(f"materialize: {_spread(materialize, 's', 2)}", flush=True)
+        comparison, ratios = _mariadb(root, warehouse, largest, args) if args.mariadb else ("", None)
 
+    p50s, p95s = [f["p50"] for f in rounds], [f["p95"] for f in rounds]
+    goals = [
+        f"| preview p50, {args.previews} random previews × {args.rounds} rounds | ≤ 15 ms | {_spread(p50s, 'ms')} | "
+        f"{_met(statistics.median(p50s) <= 15)} |",
+        f"| preview p95 | ≤ 40 ms | {_spread(p95s, 'ms')} | {_met(statistics.median(p95s) <= 40)} |",
+        f"| floor (a tenant without data), p50 | – | {figures['floor held']['p50']:.1f} ms | – |",
+        f"| materialize every segment, all tenants | ≤ 3 s | {_spread(materialize, 's', 2)} | "
+        f"{_met(statistics.median(materialize) <= 3)} |",
+    ]
+    if ratios:
+        shipped, indexed = ratios
+        goals += [f"| MariaDB as shipped / preview, per segment | median ≥ 20×, none below 1× | median "
+                  f"{statistics.median(shipped):.1f}×, lowest {min(shipped):.2f}× | "
+                  f"{_met(statistics.median(shipped) >= 20 and min(shipped) >= 1)} |",
+                  f"| MariaDB indexed / preview, per segment | median ≥ 5×, none below 1× | median "
+                  f"{statistics.median(indexed):.1f}×, lowest {min(indexed):.2f}× | "
+                  f"{_met(statistics.median(indexed) >= 5 and min(indexed) >= 1)} |"]  # fmt: skip
+    if launches:
+        seconds, peaks = [r["snapshot_s"] for r in launches], [r["peak_rss_mb"] for r in launches]
+        goals += [f"| launch of {args.launch:,} recipients (fresh process) | ≤ 30 s | {_spread(seconds, 's')} | "
+                  f"{_met(statistics.median(seconds) <= 30)} |",
+                  f"| its peak RSS | ≤ 300 MB | {_spread(peaks, 'MB', 0)} (before launch "
+                  f"{launches[0]['rss_before_mb']:.0f} MB) | {_met(statistics.median(peaks) <= 300)} |"]  # fmt: skip
+    print("\n".join(goals))
     rows = "\n".join(f"| {name} | {f['p50']:.1f} | {f['p95']:.1f} | {f['max']:.1f} |" for name, f in figures.items())
     steps_header = " | ".join(profile["all_customers"])
     steps_rows = "\n".join(f"| {name} | " + " | ".join(f"{v:.1f}" for v in marks.values()) + " |"
                            for name, marks in profile.items())
+    goals_rows = "\n".join(goals)
     append_section(
-        "Previews: held warehouse attachment vs a fresh connection, floor and profile (bench_preview)",
+        "Issue 17: previews, materialization and launch against their goals (bench_preview)",
         f"""_{sizes[0]:,} customers, {sizes[1]:,} appointments, {len(tenants)} tenants; {args.previews} random
-segment/filter previews (half excluding a 1% suppression list), fresh and held interleaved in blocks of 20; the
-floor is `all_customers` of a tenant without data (30 runs)._
+segment/filter previews (half excluding a 1% suppression list) per round on the held attachment, the first round
+interleaved in blocks of 20 with a fresh connection per preview; the floor is `all_customers` of a tenant without
+data (30 runs); load average at the end {", ".join(f"{x:.1f}" for x in os.getloadavg())}._
+
+| goal | target | measured (median (min–max, n)) | met |
+|---|---|---|---|
+{goals_rows}
 
 | previews | p50 ms | p95 ms | max ms |
 |---|---|---|---|
@@ -165,7 +215,7 @@ def _mariadb(root: Path, warehouse: Warehouse, tenant: int, args: argparse.Names
     from orchestration.source.mysql import MySQLURL
     from orchestration.source.synthetic import generate, load_mysql
 
-    servers.MARIADB_PORTS = MARIADB_PORTS
+    servers.MARIADB_PORTS = range(args.mariadb_port, args.mariadb_port + 20) if args.mariadb_port else MARIADB_PORTS
     (root / "mariadb").mkdir(exist_ok=True)
     with servers.running_mariadb(root / "mariadb") as url:
         target = MySQLURL.parse(url)
@@ -191,7 +241,23 @@ def _mariadb(root: Path, warehouse: Warehouse, tenant: int, args: argparse.Names
     ratios_i = [v["ratio"] for v in indexed.values()]
     lines.append(f"\nMedian ratio as shipped {statistics.median(ratios_s):.1f}× (lowest {min(ratios_s):.2f}×), "
                  f"indexed {statistics.median(ratios_i):.1f}× (lowest {min(ratios_i):.2f}×).")
-    return "\n".join(lines).replace("{tenant}", str(tenant))
+    return "\n".join(lines).replace("{tenant}", str(tenant)), (ratios_s, ratios_i)
+
+
+def _launches(root: Path, args: argparse.Namespace) -> list[dict]:
+    """Launches of an `args.launch`-recipient campaign, each in a fresh process (bench.stages.stage_snapshot)."""
+    from bench.run_all import run_stage
+
+    return [run_stage("snapshot", root, {"big_n": args.launch, "send_seconds": 0}) for _ in range(args.repeats)]
+
+
+def _spread(values: list[float], unit: str, digits: int = 1) -> str:
+    return (f"{statistics.median(values):,.{digits}f} {unit} ({min(values):,.{digits}f}–{max(values):,.{digits}f}, "
+            f"n={len(values)})")
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
 
 
 if __name__ == "__main__":

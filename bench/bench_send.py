@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import append_section, rss_mb
@@ -37,6 +38,7 @@ from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
 from orchestration.warehouse import Warehouse
+from orchestration.warehouse.sync import build_facts
 
 PORT = 34300
 TEMPLATE = "Hi {customer_first_name}, it has been a while! Book again at {company_name}: 10% off this week."
@@ -80,6 +82,7 @@ def build_warehouse(path: str, customers: int) -> None:
         )
         con.execute("INSERT INTO tenants VALUES (1, 'Bench')")
         con.execute("INSERT INTO company VALUES (1, 'Bench Spa', '', '', '')")
+        build_facts(con, datetime.now(UTC))
 
 
 def start_simulator(latency_ms: float, port: int = PORT, extra: tuple[str, ...] = ()) -> subprocess.Popen:

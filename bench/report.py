@@ -37,7 +37,7 @@ def _plots(results: dict, plots: Path, rel: str) -> list[str]:
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     ax.plot(sizes, [p["p50_ms"] for p in points], "o-", label="p50")
     ax.plot(sizes, [p["p95_ms"] for p in points], "s-", label="p95")
-    ax.axhline(250, color="red", linestyle="--", linewidth=1, label="goal p95 ≤ 250 ms")
+    ax.axhline(40, color="red", linestyle="--", linewidth=1, label="goal p95 ≤ 40 ms")
     ax.set(xscale="log", xlabel="customers (20 tenants)", ylabel="preview latency (ms)",
            title="Preview latency, random segment + filter combinations")  # fmt: skip
     ax.legend()
@@ -50,7 +50,7 @@ def _plots(results: dict, plots: Path, rel: str) -> list[str]:
                 yerr=[[p["materialize_s"]["median"] - p["materialize_s"]["min"] for p in points],
                       [p["materialize_s"]["max"] - p["materialize_s"]["median"] for p in points]],
                 fmt="o-", capsize=3, label="all segments, all tenants (incl. copy-on-write)")  # fmt: skip
-    ax.axhline(10, color="red", linestyle="--", linewidth=1, label="goal ≤ 10 s at 1M")
+    ax.axhline(3, color="red", linestyle="--", linewidth=1, label="goal ≤ 3 s at 1M")
     ax.set(xscale="log", xlabel="customers (20 tenants)", ylabel="seconds", title="Materializing every segment")
     ax.legend()
     fig.tight_layout()
@@ -146,17 +146,19 @@ def _body(r: dict, plot_lines: list[str]) -> list[str]:  # noqa: PLR0915 - one r
         f"`pandas.read_sql` of the same tables (read only): {_s(base['rows_per_s'], 'rows/s', 0)}, peak RSS "
         f"{_s(base['peak_rss_mb'], 'MB', 0)}; sync / read_sql = "
         f"{msync['rows_per_s']['median'] / base['rows_per_s']['median']:.2f}× | – |",
-        f"| materialize every ready segment, all tenants, at {big['customers']:,} customers | ≤ 10 s | "
-        f"{_s(big['materialize_s'])} | – | {_met(big['materialize_s']['median'] <= 10)} |",
+        f"| materialize every ready segment, all tenants, at {big['customers']:,} customers | ≤ 3 s | "
+        f"{_s(big['materialize_s'])} | – | {_met(big['materialize_s']['median'] <= 3)} |",
         f"| preview latency, {big['previews']} random segment/filter combinations at {big['customers']:,} "
-        f"customers | p95 ≤ 250 ms | p95 {big['p95_ms']:.0f} ms, p50 {big['p50_ms']:.0f} ms, max "
-        f"{big['max_ms']:.0f} ms | – | {_met(big['p95_ms'] <= 250)} |",
-        f"| segment on MariaDB vs this preview, per segment (MariaDB time / preview time) | ≥ 20× | Booknetic's "
+        f"customers | p50 ≤ 15 ms, p95 ≤ 40 ms | p95 {big['p95_ms']:.0f} ms, p50 {big['p50_ms']:.0f} ms, max "
+        f"{big['max_ms']:.0f} ms | – | {_met(big['p50_ms'] <= 15 and big['p95_ms'] <= 40)} |",
+        f"| segment on MariaDB vs this preview, per segment (MariaDB time / preview time) | median ≥ 20× as "
+        f"shipped, ≥ 5× indexed, none below 1× | Booknetic's "
         f"schema as shipped: lowest {_x(min(shipped.values()))} ({min(shipped, key=shipped.get)}), median "
         f"{_x(sorted(shipped.values())[len(shipped) // 2])}; with a covering index added: lowest "
         f"{_x(min(ratios.values()))} ({min(ratios, key=ratios.get)}), median "
         f"{_x(sorted(ratios.values())[len(ratios) // 2])} | MariaDB {maria['version']}, same data (tables below) "
-        f"| as shipped {_met(min(shipped.values()) >= 20)}; indexed {_met(min(ratios.values()) >= 20)} |",
+        f"| as shipped {_met(sorted(shipped.values())[len(shipped) // 2] >= 20 and min(shipped.values()) >= 1)}; "
+        f"indexed {_met(sorted(ratios.values())[len(ratios) // 2] >= 5 and min(ratios.values()) >= 1)} |",
         f"| send throughput, {thr['recipients']:,}-recipient campaign, full per-recipient logging, simulator "
         f"50 ms, no rate limit | ≥ 500 msg/s | {thr['per_s']:,.0f} msg/s (n=1: {thr['sent']:,} sent in "
         f"{thr['elapsed_s']:.0f} s, {thr['attempt_rows']:,} attempt rows) | Booknetic add-on design "
@@ -272,9 +274,8 @@ def _body(r: dict, plot_lines: list[str]) -> list[str]:  # noqa: PLR0915 - one r
         f"{aud['points'][0]['customers']:,} customers: a fresh read-only connection to the warehouse file, the "
         "tenant and filter checks, then the counting and the sample queries); on one tenant of about 90,000 "
         "customers a segment query costs MariaDB about 1.5-2 s without an index and 150-200 ms with a covering "
-        "one, so the ratio stays under the 20× goal: about 15× against Booknetic's schema as shipped, under 2× "
-        "against an indexed MariaDB, and below 1× for `all_customers`, which MariaDB answers from the customers "
-        "table alone.",
+        "one. These figures are the stage's own fresh-connection previews; the goals of issue 17 (a process that keeps "
+        "its connection, side by side with MariaDB as shipped and indexed) are in the `bench_preview` section below.",
         "",
         "## Sending",
         "",

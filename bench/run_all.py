@@ -24,7 +24,9 @@ from bench import BENCHMARKS_MD
 REPO = Path(__file__).resolve().parent.parent
 # Round 2 of the sender (realistic simulator) and delivery tracking (the callback receiver, polling): run by the
 # "extras" stage like the other single-purpose scripts, full size or --quick, their sections folded into the report.
-SENDER_SCRIPTS = ("bench_reconcile", "bench_sender_limit", "bench_callbacks", "bench_poll")
+# Issue 17's goals side by side with MariaDB (bench_preview) and the claim-time checks' costs (credits) run there too.
+SENDER_SCRIPTS = ("bench_reconcile", "bench_sender_limit", "bench_callbacks", "bench_poll", "bench_preview",
+                  "bench_credits")
 PLOTS = REPO / "bench" / "plots"
 
 FULL = {

@@ -45,6 +45,7 @@ def pages(session: Session) -> None:
             ],
             "Follow up": [
                 st.Page(PAGES / "campaigns.py", title="Campaigns", icon=":material/campaign:"),
+                st.Page(PAGES / "recurring.py", title="Recurring", icon=":material/event_repeat:"),
                 st.Page(PAGES / "logs.py", title="Delivery log", icon=":material/receipt_long:"),
             ],
             "Account": account,

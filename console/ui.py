@@ -22,7 +22,7 @@ from orchestration.auth.users import User
 from orchestration.config import TWILIO_API_URL_ENV, Home
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
-from orchestration.messages.pricing import CostEstimate, tenant_price
+from orchestration.messages.pricing import CostEstimate
 from orchestration.tenants import get_settings, list_tenants, twilio_summary
 from orchestration.warehouse import Warehouse
 
@@ -40,8 +40,15 @@ def home() -> Home:
     return Home.resolve().ensure()
 
 
+@st.cache_resource(show_spinner=False)
+def _warehouse_at(path: str) -> Warehouse:
+    return Warehouse(path)
+
+
 def warehouse() -> Warehouse:
-    return Warehouse(home().warehouse)
+    """The warehouse, one object per process and path: its reads go through the process's held attachment
+    (`Warehouse.shared_reader`), reopened when a sync publishes a new file."""
+    return _warehouse_at(str(home().warehouse))
 
 
 @st.cache_resource(show_spinner=False)
@@ -259,7 +266,7 @@ def require_warehouse() -> bool:
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _filter_options(warehouse_path: str, tenant: int) -> FilterOptions:
-    return filter_options(Warehouse(warehouse_path), tenant)
+    return filter_options(_warehouse_at(warehouse_path), tenant)
 
 
 def cached_filter_options(tenant: int) -> FilterOptions | None:
@@ -268,7 +275,7 @@ def cached_filter_options(tenant: int) -> FilterOptions | None:
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _preview(warehouse_path: str, ledger_path: str, query: AudienceQuery, sample: int) -> Preview:
-    return preview(Warehouse(warehouse_path), _ledger_at(ledger_path), query, sample=sample)
+    return preview(_warehouse_at(warehouse_path), _ledger_at(ledger_path), query, sample=sample)
 
 
 def cached_preview(query: AudienceQuery, sample: int = 20) -> Preview | None:
@@ -278,7 +285,7 @@ def cached_preview(query: AudienceQuery, sample: int = 20) -> Preview | None:
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _segment_sizes(warehouse_path: str, ledger_path: str, tenant: int) -> pd.DataFrame:
-    return segment_sizes(Warehouse(warehouse_path), _ledger_at(ledger_path), tenant)
+    return segment_sizes(_warehouse_at(warehouse_path), _ledger_at(ledger_path), tenant)
 
 
 def cached_segment_sizes(tenant: int) -> pd.DataFrame | None:
@@ -334,16 +341,9 @@ def record_test_send(tenant: int, campaign_id: int, actor: str | None = None) ->
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Counting SMS segments for every recipient…")
 def _campaign_cost(warehouse_path: str, ledger_path: str, query: AudienceQuery, body: str
                    ) -> tuple[int, CostEstimate]:
-    from orchestration.audiences import recipients
-    from orchestration.messages import count_segments_many, render_many
+    from orchestration.sender.campaigns import estimate
 
-    company_ = _company(warehouse_path, query.tenant_id)
-    estimate = CostEstimate(tenant_price(_ledger_at(ledger_path), query.tenant_id))
-    count = 0
-    for frame in recipients(Warehouse(warehouse_path), _ledger_at(ledger_path), query):
-        count += len(frame)
-        estimate.add(frame["phone_e164"], count_segments_many(render_many(body, frame, company_))["segments"])
-    return count, estimate
+    return estimate(Warehouse(warehouse_path), _ledger_at(ledger_path), query, body)
 
 
 def campaign_cost(query: AudienceQuery, body: str) -> tuple[int, CostEstimate] | None:

@@ -204,3 +204,12 @@ def test_segment_sizes_give_every_segment_its_recipient_count(phones):
     assert (list(sizes.index), sizes.loc["all_customers", "recipients"], sizes.loc["first_time", "suppressed"]) == (
         list(SEGMENTS), 3, 1,
     )  # fmt: skip
+
+
+def test_a_number_suppressed_after_a_preview_is_left_out_of_the_next_one(phones):
+    warehouse, ledger = phones
+    query = AudienceQuery(1, "recent_bookers", exclude_suppressed=True, as_of=AS_OF)
+    before = preview(warehouse, ledger, query)
+    suppress(ledger, 1, "+12025550008")
+    after = preview(warehouse, ledger, query)
+    assert (before.count, after.count, after.excluded["suppressed"]) == (3, 2, 2)

@@ -30,6 +30,7 @@ from orchestration.sender import (
 )
 from orchestration.sender.schedule import format_lateness, parse_lateness, parse_send_at, verdict
 from orchestration.tenants import update_settings
+from orchestration.warehouse.sync import build_facts
 from tests.sending import FAST, TEMPLATE, small_warehouse, with_twilio
 from tests.test_segments import customer
 from tests.test_send_sensor import evaluate
@@ -53,6 +54,7 @@ def add_customer(warehouse, customer_id: int) -> None:
     with warehouse.writer() as con:
         frame = pd.DataFrame([customer(customer_id, tenant=1, phone=f"+1201555{customer_id:04d}")])  # noqa: F841
         con.execute("INSERT INTO customers BY NAME SELECT * FROM frame")
+        build_facts(con, datetime.now(UTC))
 
 
 def cli(*args: str) -> tuple[int, str]:

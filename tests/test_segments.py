@@ -8,8 +8,11 @@ import pandas as pd
 import pytest
 
 from orchestration.audiences import SEGMENTS, AudienceQuery, materialize_segments, recipients
+from orchestration.audiences.query import bind, bound_values, segment_sql
+from orchestration.audiences.suppression import no_suppressed_numbers
 from orchestration.sqlfiles import load_sql
 from orchestration.warehouse import Warehouse
+from orchestration.warehouse.sync import build_facts
 
 AS_OF = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 NOW = int(AS_OF.timestamp())
@@ -73,6 +76,7 @@ def build_warehouse(path, customers: list[dict], appointments: list[dict], tenan
             if rows:
                 frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB's replacement scan)
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM frame")
+        build_facts(con, AS_OF)
     return warehouse
 
 
@@ -427,3 +431,18 @@ def test_members_of_synced_data_match_an_independent_reading_of_the_contract(syn
         found = [r[0] for r in con.execute(
             f"SELECT customer_id FROM segment_{segment} WHERE tenant_id = 2 ORDER BY 1").fetchall()]  # fmt: skip
     assert found == oracle(synced, 2, segment) and found
+
+
+@pytest.mark.parametrize("segment", list(SEGMENTS))
+def test_the_one_pass_materialization_gives_each_definitions_members_anchors_and_exclusions(synced, segment):
+    query = AudienceQuery(0, segment, as_of=AS_OF)
+    with synced.reader() as con:
+        tenants = [r[0] for r in con.execute("SELECT tenant_id FROM tenants").fetchall()]
+        con.register("suppressed_numbers", no_suppressed_numbers())
+        sql = segment_sql(query, "members")
+        values = bind(sql, bound_values(query, tenant_ids=tenants))
+        defined = con.execute(f"SELECT tenant_id, customer_id, anchor_appointment_id, exclusion FROM ({sql}) "
+                              "ORDER BY ALL", values).fetchall()  # fmt: skip
+        materialized = con.execute(f"SELECT tenant_id, customer_id, anchor_appointment_id, exclusion "
+                                   f"FROM segment_{segment} ORDER BY ALL").fetchall()  # fmt: skip
+    assert materialized == defined and len({row[0] for row in defined}) == 3

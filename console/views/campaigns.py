@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from console import ui
+from orchestration import credits
 from orchestration.delivery.funnel import DeliveryFunnel, delivery_funnel
 from orchestration.gateway.errors import error_meaning
 from orchestration.sender import campaigns
@@ -188,6 +189,12 @@ def live_view(tenant: int, campaign_id: int) -> str:
     cols[2].metric("Attempts", ui.number(status.attempts), border=True,
                    help=f"{ui.number(status.retries)} of them were retries.")
     cols[3].metric("SMS segments sent", ui.number(status.segments_sent), border=True)
+    left = credits.balance(ui.ledger(), tenant)
+    if left is not None:
+        cost = credits.campaign_cost(ui.ledger(), tenant, campaign_id)
+        used = credits.campaign_used(ui.ledger(), tenant, campaign_id)
+        st.caption(f"SMS credits: this campaign costs {ui.number(cost)} segments and has used {ui.number(used)} "
+                   f"so far; {ui.number(left)} are left for the tenant.")
 
     errors, sender = st.columns(2, gap="large")
     with errors:

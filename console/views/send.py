@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from console import ui
+from orchestration import credits
 from orchestration.audiences import SEGMENTS
 from orchestration.errors import UserError
 from orchestration.gateway.errors import error_meaning
@@ -256,6 +257,14 @@ def confirm(who: str, estimate: CostEstimate, on_confirm, key: str, filters: lis
         if estimate.unpriced_segments:
             st.caption(f"{ui.number(estimate.unpriced_segments)} segments go to countries without a price in the "
                        "table: the estimate leaves them out. Set your own price in Settings.")
+        left = credits.balance(ui.ledger(), ui.tenant_id())
+        if left is not None and estimate.segments > left:
+            st.error(f"Not enough SMS credits: this send needs {ui.number(estimate.segments)} segments and "
+                     f"{ui.number(left)} are left. Ask your operator to top up; the launch is refused until then.",
+                     icon=":material/toll:")
+        elif left is not None:
+            st.caption(f"SMS credits: {ui.number(left)} segments left; this send uses {ui.number(estimate.segments)} "
+                       f"(a failed message is refunded), leaving {ui.number(left - estimate.segments)}.")
         if skipped:
             st.warning(f"{ui.number(skipped)} of these recipients are on the suppression list: they will be "
                        "skipped at send time (not billed).", icon=":material/block:")

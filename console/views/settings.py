@@ -6,6 +6,7 @@ import phonenumbers
 import streamlit as st
 
 from console import ui
+from orchestration.credits import statement, topup
 from orchestration.errors import UserError
 from orchestration.messages.pricing import PRICES_DATE, set_tenant_price, tenant_price
 from orchestration.sender.pacing import sender_throughput_setting, set_sender_throughput
@@ -156,6 +157,31 @@ def sending_form(tenant: int) -> None:
                 st.success("Settings saved.", icon=":material/check_circle:")
 
 
+def credits_panel(tenant: int) -> None:
+    """The tenant's SMS credits; an operator tops them up here (the first top-up meters the tenant)."""
+    found = statement(ui.ledger(), tenant)
+    with st.container(border=True):
+        st.markdown("**SMS credits**")
+        if found.metered:
+            cols = st.columns(3)
+            cols[0].metric("Balance (segments)", ui.number(found.balance), border=True)
+            cols[1].metric("Topped up", ui.number(found.topped_up), border=True)
+            cols[2].metric("Used", ui.number(found.used), border=True)
+        else:
+            st.caption("Not metered: this tenant sends without limit (a single site, or a SaaS tenant never topped "
+                       "up). An operator's first top-up meters it.")
+        if ui.signed_in_user().role != "operator":
+            return
+        with st.form("set_topup_form", clear_on_submit=True):
+            segments = st.number_input("Segments to add", min_value=0, max_value=1_000_000_000, value=1000, step=100,
+                                       key="set_topup_segments")
+            note = st.text_input("Note", placeholder="Invoice 2026-041", key="set_topup_note")
+            if st.form_submit_button("Top up", icon=":material/toll:", key="set_topup"):
+                left = ui.attempt("topping up", lambda: topup(ui.ledger(), tenant, int(segments), note))
+                if left is not None:
+                    st.success(f"Balance: {ui.number(left)} segments.", icon=":material/check_circle:")
+
+
 tenant = ui.tenant_id()
 ui.page_header("Settings", f"How {ui.tenant_label(tenant, get_settings(ui.ledger(), tenant).name)} sends.")
 left, right = st.columns(2, gap="large")
@@ -163,3 +189,4 @@ with left:
     ui.attempt("reading the credentials", lambda: credentials_form(tenant))
 with right:
     ui.attempt("reading the settings", lambda: sending_form(tenant))
+    ui.attempt("reading the SMS credits", lambda: credits_panel(tenant))

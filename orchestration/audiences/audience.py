@@ -19,12 +19,13 @@ from orchestration.audiences.query import (
     bound_values,
     check_against_data,
     check_arguments,
-    classified_table_sql,
-    counted_sql,
+    classified_sql,
     counts_sql,
     described_parameters,
     known_appointment_statuses,
-    selected_sql,
+    preview_sql,
+    sample_sql,
+    segment_sql,
 )
 from orchestration.audiences.segments import SEGMENTS
 from orchestration.audiences.suppression import no_suppressed_numbers, suppressed_numbers
@@ -33,16 +34,18 @@ from orchestration.sqlfiles import load_sql
 from orchestration.warehouse import Warehouse
 
 EXCLUSIONS = ("no_phone", "invalid_phone", "duplicate_phone", "suppressed", "undeliverable")
+# The columns of sql/segments/preview.sql.
+PREVIEW_COUNTS = ("recipients", *EXCLUSIONS, "on_list", "sample_ids", "sample_anchors")
 RECIPIENT_COLUMNS = (
     "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
     "anchor_appointment_id", "anchor_starts_at", "anchor_ends_at", "anchor_status",
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
     "location_name", "location_address",
 )  # fmt: skip
-# DuckDB's working memory while snapshotting recipients; the rest spills to disk (a read-only connection spills
-# to its temp_directory too). One thread: each DuckDB thread keeps its own buffers, and on the snapshot path the
-# ledger inserts, not the query, set the pace (bench/run_all.py measures both).
-STREAM_MEMORY_LIMIT = "128MB"
+# DuckDB's working memory while snapshotting recipients; the rest spills to disk (Warehouse.spilling_reader). One
+# thread: each DuckDB thread keeps its own buffers, and on the snapshot path the ledger inserts, not the query, set
+# the pace (bench/run_all.py measures both).
+STREAM_MEMORY_LIMIT = "64MB"
 
 
 @dataclass(frozen=True)
@@ -90,18 +93,21 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     if sample < 0:
         raise ValueError("sample must be >= 0")
     suppressed = _suppressed(ledger, query)
+    sql = preview_sql(query)
     with warehouse.shared_reader() as con:
         warnings = check_against_data(con, query)
         con.register("suppressed_numbers", suppressed)
-        sql = classified_table_sql(query)
-        con.execute(sql, bind(sql, bound_values(query)))
-        count, excluded = _by_reason(con.execute(counted_sql()).fetchall())
-        on_list = excluded["suppressed"] if query.exclude_suppressed else None
-        if ledger is not None and not query.exclude_suppressed:
-            con.register("listed_numbers", suppressed_numbers(ledger, query.tenant_id))
-            on_list = con.execute(load_sql("segments/on_suppression_list.sql")).fetchone()[0]
-        sql = selected_sql("sample")
-        frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()[list(RECIPIENT_COLUMNS)]
+        counted = dict(zip(PREVIEW_COUNTS, con.execute(sql, bind(sql, bound_values(query, sample=max(sample, 1))))
+                           .fetchall()[0], strict=True))  # fmt: skip
+        ids = (counted["sample_ids"] or [])[:sample]
+        anchors = [anchor or None for anchor in (counted["sample_anchors"] or [])[:sample]]
+        values = {"tenant_id": query.tenant_id, "customer_ids": ids, "anchor_ids": anchors,
+                  "first_id": min(ids, default=0), "last_id": max(ids, default=0)}
+        frame = con.execute(sample_sql(), values).fetch_df()[list(RECIPIENT_COLUMNS)]
+    count, excluded = counted["recipients"], {reason: counted[reason] for reason in EXCLUSIONS}
+    on_list = excluded["suppressed"] if query.exclude_suppressed else None
+    if ledger is not None and not query.exclude_suppressed:
+        on_list = counted["on_list"]
     return Preview(
         tenant_id=query.tenant_id,
         segment=query.segment,
@@ -130,16 +136,18 @@ def recipients(
 def snapshot(
     warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, chunk_size: int = 50_000
 ) -> Iterator[Snapshot]:
-    """The query's counts and its recipients (as `recipients` yields them) from one evaluation of the segment,
-    so both describe the same audience; iterate `.chunks` inside the block.
+    """The query's counts and its recipients (as `recipients` yields them) from one evaluation of the segment, so
+    both describe the same audience; iterate `.chunks` inside the block.
 
-    DuckDB works within STREAM_MEMORY_LIMIT on one thread and spills the rest to a private folder beside the
-    warehouse, removed when the block ends."""
+    The evaluation keeps only each member's ids and exclusion (a temporary table); each chunk is then one page of
+    recipients in customer-id order, joined with its details on its own, so neither DuckDB nor Python ever holds
+    the whole audience's rows. DuckDB works within STREAM_MEMORY_LIMIT on one thread of a private in-memory
+    database and spills the rest to a private folder beside the warehouse, removed when the block ends."""
     check_arguments(query)
     query = replace(query, as_of=query.as_of_utc())
     suppressed = _suppressed(ledger, query)
     with (
-        warehouse.reader() as con,
+        warehouse.spilling_reader() as con,
         tempfile.TemporaryDirectory(prefix=f".{warehouse.path.name}.spill-", dir=warehouse.path.parent) as spill,
     ):
         check_against_data(con, query)
@@ -147,18 +155,19 @@ def snapshot(
         con.execute("SET threads = 1")
         con.execute("SET temp_directory = $spill", {"spill": spill})
         con.register("suppressed_numbers", suppressed)
-        sql = classified_table_sql(query)
-        con.execute(sql, bind(sql, bound_values(query)))
-        count, excluded = _by_reason(con.execute(counted_sql()).fetchall())
-        sql = selected_sql("recipients")
-        batches = con.sql(sql, params=bind(sql, bound_values(query))).to_arrow_reader(chunk_size)
-        yield Snapshot(count, excluded, _frames(batches))
+        members = classified_sql(query)
+        con.execute(f"CREATE TEMP TABLE snapshot_members AS {members}", bind(members, bound_values(query)))
+        count, excluded = _by_reason(con.execute(load_sql("segments/snapshot_counts.sql")).fetchall())
+        yield Snapshot(count, excluded, _pages(con, query, chunk_size))
 
 
-def _frames(batches: pa.RecordBatchReader) -> Iterator[pd.DataFrame]:
-    for batch in batches:
-        if batch.num_rows:
-            yield batch.select(list(RECIPIENT_COLUMNS)).to_pandas()
+def _pages(con: duckdb.DuckDBPyConnection, query: AudienceQuery, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """The snapshot's recipients page by page, in customer-id order."""
+    pages = con.execute(load_sql("segments/snapshot_pages.sql"), {"page": chunk_size}).fetchall()
+    sql = segment_sql(query, "page", classified=False)
+    for first_id, last_id in pages:
+        values = bind(sql, bound_values(query, first_id=first_id, last_id=last_id))
+        yield con.execute(sql, values).fetch_df()[list(RECIPIENT_COLUMNS)]
 
 
 def segment_sizes(
@@ -192,12 +201,13 @@ def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
 
 
 def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:
-    """The numbers to exclude: undeliverable ones whenever the ledger is given, the suppression list when asked."""
+    """The numbers to leave out (undeliverable ones whenever the ledger is given, the suppression list when the
+    query excludes it) and to count as on the suppression list."""
     if ledger is None:
         if query.exclude_suppressed:
             raise ValueError("excluding the suppression list needs the ledger")
         return no_suppressed_numbers()
-    return suppressed_numbers(ledger, query.tenant_id, suppressed=query.exclude_suppressed)
+    return suppressed_numbers(ledger, query.tenant_id)
 
 
 def _counts(con: duckdb.DuckDBPyConnection, query: AudienceQuery, suppressed: pa.Table) -> tuple[int, dict]:

@@ -45,8 +45,9 @@ class AudienceQuery:
         object.__setattr__(self, "statuses", tuple(str(s) for s in self.statuses))
 
     @property
-    def has_appointment_filter(self) -> bool:
-        return bool(self.service_ids or self.location_ids or self.statuses or self.min_appointments is not None)
+    def narrows_appointments(self) -> bool:
+        """A service, location or status filter narrows the appointment set (a minimum count alone does not)."""
+        return bool(self.service_ids or self.location_ids or self.statuses)
 
     def as_of_utc(self) -> datetime:
         """The query's instant in UTC, to the second (now when unset)."""
@@ -82,21 +83,17 @@ def check_against_data(con: duckdb.DuckDBPyConnection, query: AudienceQuery) -> 
 
     Statuses are an open set (Booknetic's Custom Appointment Statuses add-on): a slug no appointment of the tenant
     uses yet is accepted, so a campaign can be prepared before its first booking, with a warning saying so."""
-    tenants = [r[0] for r in con.execute(load_sql("segments/known_tenants.sql")).fetchall()]
-    if query.tenant_id not in tenants:
+    values = {"tenant_id": query.tenant_id, "service_ids": list(query.service_ids),
+              "location_ids": list(query.location_ids)}  # fmt: skip
+    tenant_known, unknown_services, unknown_locations = con.execute(
+        load_sql("segments/query_checks.sql"), values).fetchall()[0]  # fmt: skip
+    if not tenant_known:
+        tenants = [r[0] for r in con.execute(load_sql("segments/known_tenants.sql")).fetchall()]
         known = ", ".join(map(str, tenants)) or "none yet"
         raise UserError(f"No data for tenant {query.tenant_id} in the warehouse (tenants: {known}).")
-    for kind, wanted, sql in (
-        ("service", query.service_ids, "segments/known_services.sql"),
-        ("location", query.location_ids, "segments/known_locations.sql"),
-    ):
-        if wanted:
-            known_ids = {r[0] for r in con.execute(load_sql(sql), {"tenant_id": query.tenant_id}).fetchall()}
-            unknown = sorted(set(wanted) - known_ids)
-            if unknown:
-                raise UserError(
-                    f"Unknown {kind} id(s) for tenant {query.tenant_id}: {', '.join(map(str, unknown))}."
-                )
+    for kind, unknown in (("service", unknown_services), ("location", unknown_locations)):
+        if unknown:
+            raise UserError(f"Unknown {kind} id(s) for tenant {query.tenant_id}: {', '.join(map(str, unknown))}.")
     if not query.statuses:
         return []
     known_statuses = known_appointment_statuses(con, query.tenant_id)
@@ -135,10 +132,17 @@ def described_parameters(query: AudienceQuery) -> dict[str, Any]:
 
 
 def _members_sql(query: AudienceQuery) -> str:
+    """The CTEs up to `classified_members`: the filtered appointments, the per-customer counts of the narrowed set
+    (customer_facts when no service, location or status filter narrows it), the segment's definition, the minimum
+    count when the query sets one, and the exclusion rules."""
     chosen = segment(query.segment)
+    narrowed = "narrowed_filtered" if query.narrows_appointments else "narrowed_all"
+    members = "members_all" if query.min_appointments is None else "members_at_least"
     return (
         f"WITH filtered_appointments AS ({load_sql('segments/filtered_appointments.sql')}),\n"
-        f"segment_members AS ({load_sql(chosen.sql_file)}),\n"
+        f"narrowed_customers AS ({load_sql(f'segments/{narrowed}.sql')}),\n"
+        f"defined_members AS ({load_sql(chosen.sql_file)}),\n"
+        f"segment_members AS ({load_sql(f'segments/{members}.sql')}),\n"
         f"classified_members AS ({load_sql('segments/classified_members.sql')})"
     )
 
@@ -148,34 +152,30 @@ def counts_sql(query: AudienceQuery) -> str:
     return f"{_members_sql(query)}\n{load_sql('segments/exclusion_counts.sql')}"
 
 
-def segment_sql(query: AudienceQuery, selection: str) -> str:
-    """Members with their anchor details: the filtered appointment set, the segment's definition, the exclusion
-    rules, then `selection` (`recipients`, `sample` or `members`: a file sql/segments/select_<selection>.sql).
+def segment_sql(query: AudienceQuery, selection: str, classified: bool = True) -> str:
+    """Members with their details: the filtered appointment set, the segment's definition, the exclusion rules,
+    then `selection` (`members` or `page`: a file sql/segments/select_<selection>.sql) with the anchor's details.
+    Without `classified`, the selection reads members classified before (the snapshot's temporary table).
     Only named SQL files are composed; every value is bound."""
-    return (
-        f"{_members_sql(query)},\n"
-        f"selected_members AS ({load_sql(f'segments/select_{selection}.sql')})\n"
-        f"{load_sql('segments/anchored.sql')}"
-    )
+    selected = f"selected_members AS ({load_sql(f'segments/select_{selection}.sql')})\n"
+    prefix = f"{_members_sql(query)},\n" if classified else "WITH "
+    return f"{prefix}{selected}{load_sql('segments/anchored.sql')}"
 
 
-def classified_table_sql(query: AudienceQuery) -> str:
-    """Creates the temporary table `classified_members` (the query's members with their exclusion reason), so a
-    preview evaluates the segment once for its counts and its sample (`counted_sql`, `selected_sql`)."""
-    return f"CREATE TEMP TABLE classified_members AS\n{_members_sql(query)}\nSELECT * FROM classified_members"
+def classified_sql(query: AudienceQuery) -> str:
+    """The query's members with their exclusion reason (sql/segments/classified_members.sql's columns)."""
+    return f"{_members_sql(query)}\nSELECT * FROM classified_members"
 
 
-def counted_sql() -> str:
-    """Members per exclusion reason (NULL = recipients) of the table made by `classified_table_sql`."""
-    return load_sql("segments/exclusion_counts.sql")
+def preview_sql(query: AudienceQuery) -> str:
+    """A preview's counts and the sample's customer and anchor ids in one statement (sql/segments/preview.sql;
+    binds $sample)."""
+    return f"{_members_sql(query)}\n{load_sql('segments/preview.sql')}"
 
 
-def selected_sql(selection: str) -> str:
-    """`selection` (as in `segment_sql`) with anchor details, from the table made by `classified_table_sql`."""
-    return (
-        f"WITH selected_members AS ({load_sql(f'segments/select_{selection}.sql')})\n"
-        f"{load_sql('segments/anchored.sql')}"
-    )
+def sample_sql() -> str:
+    """The details of a preview's sample (binds $tenant_id, $customer_ids, $anchor_ids, $first_id, $last_id)."""
+    return load_sql("segments/sample_members.sql")
 
 
 def bound_values(query: AudienceQuery, **extra: Any) -> dict[str, Any]:
@@ -187,6 +187,7 @@ def bound_values(query: AudienceQuery, **extra: Any) -> dict[str, Any]:
         "location_ids": list(query.location_ids),
         "statuses": list(query.statuses),
         "min_appointments": query.min_appointments,
+        "exclude_suppressed": query.exclude_suppressed,
         **segment_parameters(query),
         **extra,
     }

@@ -1,10 +1,11 @@
 """What each role may do: one table of actions, checked by the audit log's `record` inside every audited write.
 
-`operator` may do everything in every tenant; `admin` everything in its own tenant; `analyst` the audience and
-compose work of its tenant, test sends, and the safe direction of risky actions (adding a number to the
-suppression list, pausing). Launching, manual sends, resuming and cancelling are an analyst's only when the
-tenant's admin allows it (`tenant_access.analysts_may_launch`). Processes on the machine (the CLI, Dagster,
-the callback receiver: role None) are not people signed in to the console and are not restricted here."""
+`operator` may do everything in every tenant, and alone tops up SMS credits; `admin` everything else in its own
+tenant; `analyst` the audience and compose work of its tenant, test sends, and the safe direction of risky actions
+(adding a number to the suppression list, pausing). Launching, manual sends, resuming, cancelling and managing
+recurring campaigns are an analyst's only when the tenant's admin allows it (`tenant_access.analysts_may_launch`).
+Processes on the machine (the CLI, Dagster, the callback receiver: role None) are not people signed in to the
+console and are not restricted here."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ LAUNCHING_ANALYST = "analyst if allowed"  # an analyst, when the tenant lets ana
 
 _ALL = frozenset(ROLES)
 _ADMINS = frozenset({"operator", "admin"})
+_OPERATORS = frozenset({"operator"})
 _LAUNCHERS = frozenset({"operator", "admin", LAUNCHING_ANALYST})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -40,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settings.change": _ADMINS,
     "users.manage": _ADMINS,
     "audit.view": _ADMINS,
+    "credits.topup": _OPERATORS,
+    "recurring.manage": _LAUNCHERS,
 }
 
 

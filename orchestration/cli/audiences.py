@@ -13,7 +13,10 @@ from rich.table import Table
 
 from orchestration.audiences import SEGMENTS, AudienceQuery, Preview, parse_as_of, preview
 from orchestration.cli import home_of, main
+from orchestration.credits import balance
 from orchestration.ledger import Ledger
+from orchestration.messages.shortcodes import check_template
+from orchestration.sender.campaigns import estimate
 from orchestration.warehouse import Warehouse
 
 _SAMPLE_COLUMNS = {"customer_id": "customer", "phone_e164": "phone", "full_name": "name"}
@@ -62,17 +65,31 @@ def audience_options(as_of_help: str) -> Callable[[Callable], Callable]:
 @click.option("--tenant", "tenant_id", type=int, required=True, help="Tenant id (0 on a single site).")
 @audience_options(as_of_help="ISO-8601 instant the windows are relative to (default: now, UTC).")
 @click.option("--sample", type=click.IntRange(min=0), default=20, show_default=True, help="Recipients to show.")
+@click.option("--template", default=None,
+              help="The message: its SMS segments for every recipient are the campaign's cost in credits.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def preview_command(ctx: click.Context, tenant_id: int, query: AudienceQuery, sample: int, as_json: bool) -> None:
+def preview_command(ctx: click.Context, tenant_id: int, query: AudienceQuery, sample: int, template: str | None,
+                    as_json: bool) -> None:  # fmt: skip
     """Count an audience's recipients and exclusions, and show the first recipients by customer id."""
     home = home_of(ctx)
     ledger = Ledger(home.ledger)  # undeliverable numbers are always excluded; the suppression list when asked
-    result = preview(Warehouse(home.warehouse), ledger, query, sample=sample)
+    warehouse = Warehouse(home.warehouse)
+    result = preview(warehouse, ledger, query, sample=sample)
+    cost = None
+    if template is not None:
+        check_template(template)
+        cost = estimate(warehouse, ledger, query, template)[1].segments
+    left = balance(ledger, tenant_id)
+    credits = {"metered": left is not None, "balance": left, "cost_segments": cost,
+               "enough": None if left is None or cost is None else cost <= left}  # fmt: skip
     if as_json:
-        click.echo(json.dumps(preview_document(result)))
+        click.echo(json.dumps({**preview_document(result), "credits": credits}))
     else:
         _print_table(result)
+        if left is not None or cost is not None:
+            Console().print(f"SMS credits: {'unlimited' if left is None else f'{left:,} segments left'}"
+                            f"{'' if cost is None else f'; this campaign needs {cost:,}'}")
 
 
 def preview_document(result: Preview) -> dict:

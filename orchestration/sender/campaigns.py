@@ -14,14 +14,17 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from orchestration.audiences import AudienceQuery
+from orchestration.audiences import AudienceQuery, recipients
 from orchestration.audiences.audience import snapshot
 from orchestration.audiences.query import check_arguments
 from orchestration.auth import audit
+from orchestration.credits import account as credits
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
+from orchestration.messages.pricing import CostEstimate, tenant_price
 from orchestration.messages.segments import count_segments_many
 from orchestration.messages.shortcodes import check_template, render_many, used_shortcodes
+from orchestration.recurring import first_messages
 from orchestration.sender.schedule import Schedule, missed_reason, verdict
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import TenantSettings, ensure_tenant, get_settings
@@ -197,6 +200,21 @@ def create_campaign(
         return Campaign.from_row(_select(con, tenant_id, campaign_id))
 
 
+def queue_scheduled_in(
+    con: sqlite3.Connection, tenant: TenantSettings, name: str, template: str, query: AudienceQuery,
+    schedule: Schedule,
+) -> Campaign:  # fmt: skip
+    """Inside a write transaction: a segment campaign queued for its schedule, its audience frozen by the send run
+    at the send time (a recurring campaign's occurrence); audited as a launch."""
+    values = CampaignSettings().resolved(tenant)
+    campaign_id = _insert_campaign(con, tenant.tenant_id, name, "segment", _audience_json(query), template, values)
+    con.execute(load_sql("sender/campaign_set_schedule.sql"),
+                {"tenant_id": tenant.tenant_id, "campaign_id": campaign_id, "send_at": schedule.send_at,
+                 "max_lateness_s": schedule.max_lateness_s, "freeze_at": "send"})  # fmt: skip
+    _set_freeze_pending(con, tenant.tenant_id, campaign_id, True)
+    return audit.campaign(con, "launch", transition(con, tenant.tenant_id, campaign_id, "launch", new_generation=True))
+
+
 def _refuse_missed(send_at: float, max_lateness_s: float | None, now: float, zone: str | None, action: str) -> None:
     if verdict(send_at, max_lateness_s, now) == "missed":
         raise UserError(f"Cannot {action}: {missed_reason(send_at, max_lateness_s, now, zone)}.")
@@ -277,7 +295,8 @@ def launch(
 
 def freeze_at_send(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaign_id: int) -> Campaign:
     """The send run of a campaign scheduled to freeze at its send time freezes its audience now (while it holds the
-    campaign); an audience that is empty by then cancels the campaign with the reason `empty_audience`."""
+    campaign); an audience that is empty by then cancels the campaign with the reason `empty_audience`, one that
+    the tenant's SMS credits do not cover pauses it (`out of credits: ...`) before anything is sent."""
     campaign = get_campaign(ledger, tenant_id, campaign_id)
     excluded = _freeze(ledger, warehouse, campaign)
     with ledger.write() as con:
@@ -289,6 +308,9 @@ def freeze_at_send(ledger: Ledger, warehouse: Warehouse, tenant_id: int, campaig
         if count == 0:
             return transition(con, tenant_id, campaign_id, "cancel",
                               reason="empty_audience: nobody was in the audience at its send time")  # fmt: skip
+        short = credits.campaign_shortfall(con, tenant_id, campaign_id)  # the launch's check, now that it is known
+        if short is not None:
+            return transition(con, tenant_id, campaign_id, "pause", reason=short)
         return Campaign.from_row(_select(con, tenant_id, campaign_id))
 
 
@@ -307,11 +329,27 @@ def _freeze(ledger: Ledger, warehouse: Warehouse, campaign: Campaign) -> dict[st
     company = company_details(warehouse, tenant_id)
     with ledger.write() as con:
         con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
+        first_messages.release(con, campaign_id)
+        recurring_id = first_messages.occurrence_of(con, campaign_id)
+    repeated = 0
     with snapshot(warehouse, ledger, query, chunk_size=SNAPSHOT_CHUNK) as frozen:
         for frame in frozen.chunks:
-            _insert_recipients(ledger, campaign_id, frame, render_many(campaign.template_body, frame, company))
+            bodies = render_many(campaign.template_body, frame, company)
+            repeated += _insert_recipients(ledger, campaign_id, frame, bodies, recurring_id)
             pa.default_memory_pool().release_unused()  # pandas' string kernels: hand their pool's pages back
-    return frozen.excluded
+    return {**frozen.excluded, "already_messaged": repeated} if recurring_id is not None else frozen.excluded
+
+
+def estimate(warehouse: Warehouse, ledger: Ledger, query: AudienceQuery, template: str) -> tuple[int, CostEstimate]:
+    """(recipients, SMS segments and cost by destination country) of this audience and message: every body
+    rendered, as the launch will."""
+    company = company_details(warehouse, query.tenant_id)
+    cost = CostEstimate(tenant_price(ledger, query.tenant_id))
+    count = 0
+    for frame in recipients(warehouse, ledger, query):
+        count += len(frame)
+        cost.add(frame["phone_e164"], count_segments_many(render_many(template, frame, company))["segments"])
+    return count, cost
 
 
 def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
@@ -321,9 +359,16 @@ def company_details(warehouse: Warehouse, tenant_id: int) -> dict[str, Any]:
     return frame.iloc[0].to_dict() if len(frame) else {}
 
 
-def _insert_recipients(ledger: Ledger, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series) -> None:
+def _insert_recipients(ledger: Ledger, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series,
+                       recurring_id: int | None = None) -> int:  # fmt: skip
+    """Inserts the rows; an occurrence of a recurring campaign leaves out (and returns how many) the people an
+    earlier occurrence already has for the same appointment, in the same transaction that takes their keys."""
+    repeated = 0
     with ledger.write() as con:
+        if recurring_id is not None:
+            frame, bodies, repeated = first_messages.keep_first(con, recurring_id, campaign_id, frame, bodies)
         _insert_recipients_in(con, campaign_id, frame, bodies)
+    return repeated
 
 
 def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.DataFrame, bodies: pd.Series) -> None:
@@ -342,8 +387,15 @@ def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.D
 
 
 def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
-    with ledger.write() as con:
-        return audit.campaign(con, "launch", _finish_launch_in(con, tenant_id, campaign_id, excluded))
+    """Queues the frozen campaign; refused (its rows cleared, still a draft) when it has nobody to send to or its
+    tenant's SMS credits do not cover it."""
+    try:
+        with ledger.write() as con:
+            return audit.campaign(con, "launch", _finish_launch_in(con, tenant_id, campaign_id, excluded))
+    except UserError:
+        with ledger.write() as con:
+            con.execute(load_sql("sender/recipients_clear.sql"), {"campaign_id": campaign_id})
+        raise
 
 
 def _finish_launch_in(con: sqlite3.Connection, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
@@ -353,6 +405,7 @@ def _finish_launch_in(con: sqlite3.Connection, tenant_id: int, campaign_id: int,
     ).fetchone()[0]
     if count == 0:
         raise UserError(f"Campaign {campaign_id} has no recipients: its audience is empty.")
+    credits.refuse_short(con, tenant_id, campaign_id, "launch")
     return transition(con, tenant_id, campaign_id, "launch", new_generation=True)
 
 
@@ -478,8 +531,10 @@ def pause(ledger: Ledger, tenant_id: int, campaign_id: int, reason: str = "pause
 
 
 def resume(ledger: Ledger, tenant_id: int, campaign_id: int) -> Campaign:
-    """Re-queues a paused campaign (a new generation, so the sensor launches a new send run)."""
+    """Re-queues a paused campaign (a new generation, so the sensor launches a new send run); refused with the
+    numbers while its tenant's SMS credits do not cover its unsent recipients."""
     with ledger.write() as con:
+        credits.refuse_short(con, tenant_id, campaign_id, "resume")
         return audit.campaign(con, "resume", transition(con, tenant_id, campaign_id, "resume", new_generation=True))
 
 

@@ -13,6 +13,8 @@ not found -> sent now. A lookup that fails leaves the recipient to verify, due l
 Throttles (429, 21611, 30001) back the sender off as a whole and never count against a person's attempts. The rate
 limit is the sender's, shared through the ledger (`pacing.py`). A watcher thread renews the run's hold on the
 campaign independently of the chunks and halts every wait within WATCH_S of a pause, cancel or lost hold.
+A metered tenant's chunk reserves its SMS credits in the claim's transaction (only what the balance covers; none
+left pauses the campaign "out of credits"); the transaction that records each outcome keeps or refunds them.
 A scheduled campaign is not started before its send time (the run stops as `scheduled`, sending nothing) nor later
 than its max lateness (cancelled as missed_schedule); one that freezes its audience at send time has it frozen by
 the run, while it holds the campaign.
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from orchestration.credits import account as credits
 from orchestration.delivery.settings import callback_url
 from orchestration.gateway import Action, GatewayError, SendResult, classify
 from orchestration.gateway.errors import error_meaning
@@ -416,11 +419,18 @@ class CampaignRun:
                 load_sql("sender/claim_skip_suppressed.sql"),
                 {"ids": id_list, "tenant_id": self.tenant_id, "now": now},
             ).rowcount
+            id_list, out_of_credits = credits.fit_claim(con, self.tenant_id, id_list)
+            if out_of_credits is not None:
+                transition(con, self.tenant_id, self.campaign_id, "pause", reason=out_of_credits)
+                self.summary.skipped += skipped
+                return []
             rows = con.execute(
                 load_sql("sender/claim_mark_sending.sql"),
                 {"ids": id_list, "claim_id": claim_id, "lease_until": now, "now": now},
             ).fetchall()
-            slots = self.pacing.take(con, sender, sum(row["segments"] for row in rows), now)
+            segments = sum(row["segments"] for row in rows)
+            credits.reserve(con, self.tenant_id, self.campaign_id, claim_id, segments, now)
+            slots = self.pacing.take(con, sender, segments, now)
             starts, before = [], 0
             for row in rows:
                 starts.append(slots.offset(before))
@@ -567,6 +577,7 @@ class CampaignRun:
                     opt_outs.append(item)
                 elif item.action is Action.PAUSE and pause_reason is None:
                     pause_reason = _pause_reason(item.result)
+            credits.settle_attempts(con, outcomes, settles, closes, now)
             con.executemany(load_sql("sender/recipient_settle.sql"), settles)
             con.executemany(load_sql("sender/attempt_close.sql"), closes)
             con.executemany(

@@ -109,6 +109,20 @@ class Warehouse:
             con.close()
 
     @contextmanager
+    def spilling_reader(self, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A private in-memory database with the file attached read-only, for one big unit of work under its own
+        settings (memory_limit, threads, temp_directory): unlike a read-only connection to the file, it spills what
+        does not fit to its temp_directory instead of failing."""
+        if not self.exists:
+            raise self._missing()
+        con = _with_lock_retries(lambda: _attached(self.path), attempts)
+        try:
+            con.execute(f"USE {ATTACHED}")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
     def shared_reader(self, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor on this process's held read-only attachment of the file, reopened when a new file was published.
 

@@ -200,10 +200,16 @@ def build_cleaned(
     finally:
         con.unregister("tenant_regions")
     started = time.perf_counter()
-    con.execute(load_sql("warehouse/customer_facts.sql"), {"as_of": as_utc(as_of), "as_of_epoch": _epoch(as_of)})
-    rows[FACTS_TABLE] = _count(con, FACTS_TABLE)
+    rows[FACTS_TABLE] = build_facts(con, as_of)
     _report(progress, "facts", FACTS_TABLE, rows[FACTS_TABLE], started)
     return rows
+
+
+def build_facts(con: duckdb.DuckDBPyConnection, as_of: datetime) -> int:
+    """(Re)fills customer_facts from the cleaned customers and appointments; returns its rows."""
+    con.execute(f"DELETE FROM {FACTS_TABLE}")
+    con.execute(load_sql("warehouse/customer_facts.sql"), {"as_of": as_utc(as_of), "as_of_epoch": _epoch(as_of)})
+    return _count(con, FACTS_TABLE)
 
 
 def _epoch(as_of: datetime) -> int:

@@ -1,6 +1,8 @@
--- The selected members with their anchor appointment's details (for appointment, service, staff and location
--- shortcodes), in (tenant, customer id) order. Reads `selected_members` (columns of classified_members).
-SELECT m.tenant_id, m.customer_id, m.first_name, m.last_name, m.full_name, m.phone_e164, m.email,
+-- The selected members with their names and phone and their anchor appointment's details (for appointment,
+-- service, staff and location shortcodes), in (tenant, customer id) order. Reads `selected_members` (columns of
+-- classified_members). The anchor is the member's own appointment: joining on the customer too lets DuckDB skip
+-- the appointments of other customers' row groups when only a sample is selected.
+SELECT m.tenant_id, m.customer_id, c.first_name, c.last_name, c.full_name, c.phone_e164, c.email,
        a.appointment_id AS anchor_appointment_id, a.starts_at AS anchor_starts_at, a.ends_at AS anchor_ends_at,
        a.status AS anchor_status,
        sv.name AS service_name, sv.price AS service_price, sv.duration AS service_duration,
@@ -8,7 +10,9 @@ SELECT m.tenant_id, m.customer_id, m.first_name, m.last_name, m.full_name, m.pho
        lo.name AS location_name, lo.address AS location_address,
        m.exclusion, make_timestamp($as_of::BIGINT * 1000000) AS as_of
 FROM selected_members AS m
-LEFT JOIN appointments AS a ON a.tenant_id = m.tenant_id AND a.appointment_id = m.anchor_appointment_id
+JOIN customers AS c ON c.tenant_id = m.tenant_id AND c.customer_id = m.customer_id
+LEFT JOIN appointments AS a
+       ON a.tenant_id = m.tenant_id AND a.customer_id = m.customer_id AND a.appointment_id = m.anchor_appointment_id
 LEFT JOIN services AS sv ON sv.tenant_id = m.tenant_id AND sv.service_id = a.service_id
 LEFT JOIN staff AS st ON st.tenant_id = m.tenant_id AND st.staff_id = a.staff_id
 LEFT JOIN locations AS lo ON lo.tenant_id = m.tenant_id AND lo.location_id = a.location_id

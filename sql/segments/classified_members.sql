@@ -1,30 +1,37 @@
 -- A segment's members with their exclusion reason (NULL = a recipient). Reads `segment_members(tenant_id,
--- customer_id, anchor_appointment_id)` and `suppressed_numbers(tenant_id, phone_e164, exclusion)` (the suppression
--- list when a preview excludes it, and the tenant's undeliverable numbers). Rules in order: no_phone, invalid_phone,
--- duplicate_phone (of the members sharing one E.164 number the lowest customer id stays), then suppressed or
--- undeliverable (so such a number shared by several members counts once as that and otherwise as duplicate_phone). The lowest id per number is a
--- GROUP BY joined back, not a row_number() window: same result, and DuckDB's window over many tiny partitions was
--- the slowest operator of previews and materialization (BENCHMARKS.md).
+-- customer_id, anchor_appointment_id)`, customer_facts (the phone as audiences classify it) and
+-- `suppressed_numbers(tenant_id, phone_e164, listed, undeliverable)` (the tenant's suppression list and its
+-- undeliverable numbers; $exclude_suppressed says whether a listed number is excluded). Rules in order: no_phone,
+-- invalid_phone, duplicate_phone (of the members sharing one E.164 number the lowest customer id stays), then
+-- suppressed or undeliverable (so such a number shared by several members counts once as that and otherwise as
+-- duplicate_phone). Phones are compared as numbers (`phone_key`), and only numbers that several customers of the
+-- tenant hold (`phone_shared`, a few percent) are grouped to find the lowest member id: the group-by over every
+-- member's phone string was most of a preview's time (BENCHMARKS.md).
 WITH member_phones AS (
-    SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id,
-           c.first_name, c.last_name, c.full_name, c.phone_e164, c.email, c.phone_status
+    SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id, f.phone_key, f.phone_exclusion, f.phone_shared
     FROM segment_members AS m
-    JOIN customers AS c ON c.tenant_id = m.tenant_id AND c.customer_id = m.customer_id
+    JOIN customer_facts AS f ON f.tenant_id = m.tenant_id AND f.customer_id = m.customer_id
 ),
-first_of_phone AS (
-    SELECT tenant_id, phone_e164, min(customer_id) AS customer_id
+first_of_shared_phone AS (
+    SELECT tenant_id, phone_key, min(customer_id) AS customer_id
     FROM member_phones
-    WHERE phone_status = 'ok' AND phone_e164 IS NOT NULL
-    GROUP BY tenant_id, phone_e164
+    WHERE phone_shared AND phone_exclusion IS NULL
+    GROUP BY tenant_id, phone_key
+),
+excluded_numbers AS (
+    SELECT tenant_id, try_cast(substr(phone_e164, 2) AS BIGINT) AS phone_key,
+           CASE WHEN listed AND $exclude_suppressed::BOOLEAN THEN 'suppressed'
+                WHEN undeliverable THEN 'undeliverable' END AS exclusion,
+           listed
+    FROM suppressed_numbers
 )
 SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id,
-       m.first_name, m.last_name, m.full_name, m.phone_e164, m.email,
        CASE
-           WHEN m.phone_status = 'no_phone' THEN 'no_phone'
-           WHEN m.phone_status <> 'ok' OR m.phone_e164 IS NULL THEN 'invalid_phone'
+           WHEN m.phone_exclusion IS NOT NULL THEN m.phone_exclusion
            WHEN f.customer_id <> m.customer_id THEN 'duplicate_phone'
-           WHEN s.phone_e164 IS NOT NULL THEN s.exclusion
-       END AS exclusion
+           ELSE s.exclusion
+       END AS exclusion,
+       coalesce(s.listed, false) AS listed
 FROM member_phones AS m
-LEFT JOIN first_of_phone AS f ON f.tenant_id = m.tenant_id AND f.phone_e164 = m.phone_e164
-LEFT JOIN suppressed_numbers AS s ON s.tenant_id = m.tenant_id AND s.phone_e164 = m.phone_e164
+LEFT JOIN first_of_shared_phone AS f ON f.tenant_id = m.tenant_id AND f.phone_key = m.phone_key
+LEFT JOIN excluded_numbers AS s ON s.tenant_id = m.tenant_id AND s.phone_key = m.phone_key

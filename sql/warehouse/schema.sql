@@ -81,14 +81,19 @@ CREATE TABLE IF NOT EXISTS tenants (
     name       VARCHAR NOT NULL
 );
 
--- Per-customer facts over ALL of the customer's appointments (no filters), as of the sync's as_of.
+-- Per-customer facts over ALL of the customer's appointments (no filters), as of the sync's as_of, and the
+-- customer's phone as audiences classify it (sql/segments/classified_members.sql).
 CREATE TABLE IF NOT EXISTS customer_facts (
-    tenant_id          INTEGER NOT NULL,
-    customer_id        INTEGER NOT NULL,
-    appointment_count  INTEGER NOT NULL,
-    first_starts_at    BIGINT,
-    last_starts_at     BIGINT,
-    next_starts_at     BIGINT,           -- first starts_at >= as_of, NULL if none
-    statuses           VARCHAR[] NOT NULL,
-    as_of              TIMESTAMP NOT NULL
+    tenant_id              INTEGER NOT NULL,
+    customer_id            INTEGER NOT NULL,
+    appointment_count      INTEGER NOT NULL,
+    first_starts_at        BIGINT,
+    last_starts_at         BIGINT,
+    next_starts_at         BIGINT,           -- first starts_at >= as_of, NULL if none
+    statuses               VARCHAR[] NOT NULL,
+    latest_appointment_id  INTEGER,          -- largest starts_at, ties: largest id; NULL without appointments
+    phone_key              BIGINT,           -- phone_e164's digits as a number when the phone is ok, else NULL
+    phone_exclusion        VARCHAR,          -- NULL (phone ok) | 'no_phone' | 'invalid_phone'
+    phone_shared           BOOLEAN NOT NULL, -- another customer of the tenant has the same ok number
+    as_of                  TIMESTAMP NOT NULL
 );

@@ -9,7 +9,7 @@ from orchestration.defs.resources import HomeResource
 
 GROUP = "audiences"
 # The cleaned-layer tables the segment definitions read (asset keys of the sync).
-UPSTREAM = ("customers", "appointments", "services", "locations", "staff", "tenants")
+UPSTREAM = ("customers", "appointments", "services", "locations", "staff", "tenants", "customer_facts")
 
 
 class SegmentsConfig(dg.Config):

@@ -1,10 +1,8 @@
 -- cancelled_or_rejected(days): an appointment with status canceled or rejected whose starts_at or created_at
 -- is in (as_of − days, as_of]. Anchor: the latest such appointment (largest starts_at, ties: largest id).
-SELECT tenant_id, customer_id,
-       arg_max(appointment_id, (starts_at, appointment_id))
-           FILTER (WHERE status IN ('canceled', 'rejected')
-                     AND ((starts_at > $as_of - $days * 86400 AND starts_at <= $as_of)
-                       OR (created_at > $as_of - $days * 86400 AND created_at <= $as_of))) AS anchor_appointment_id
+SELECT tenant_id, customer_id, arg_max(appointment_id, (starts_at, appointment_id)) AS anchor_appointment_id
 FROM filtered_appointments
+WHERE status IN ('canceled', 'rejected')
+  AND ((starts_at > $as_of - $days * 86400 AND starts_at <= $as_of)
+    OR (created_at > $as_of - $days * 86400 AND created_at <= $as_of))
 GROUP BY tenant_id, customer_id
-HAVING count(*) >= coalesce($min_appointments::INTEGER, 1) AND anchor_appointment_id IS NOT NULL

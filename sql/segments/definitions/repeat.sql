@@ -1,5 +1,4 @@
 -- repeat(min): at least `min` appointments. No anchor.
 SELECT tenant_id, customer_id, NULL::INTEGER AS anchor_appointment_id
-FROM filtered_appointments
-GROUP BY tenant_id, customer_id
-HAVING count(*) >= $min AND count(*) >= coalesce($min_appointments::INTEGER, 1)
+FROM narrowed_customers
+WHERE appointment_count >= $min
