@@ -11,10 +11,10 @@ import click
 
 from orchestration.cli import home_of, main
 from orchestration.cli.messages import suppression
-from orchestration.delivery.callbacks import CallbackServer
 from orchestration.delivery.inbound_poll import sync_inbound
 from orchestration.delivery.poll import PollSummary, sync_tenant
 from orchestration.delivery.rules import undeliverable_numbers
+from orchestration.delivery.workers import THREADS, WORKERS, CallbackWorkers
 from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.ledger.suppression import SuppressionList
@@ -114,18 +114,20 @@ def callbacks_group() -> None:
 
 @callbacks_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8090, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8090, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=WORKERS, show_default=True,
+              help="Receiver processes behind the port, each committing its callbacks in batches.")
+@click.option("--threads", type=click.IntRange(min=1), default=THREADS, show_default=True,
+              help="Request threads per process.")
 @click.option("--public-url", default=None,
               help="The receiver's public base URL when a proxy sits in front of it (signatures are checked "
                    "against the URL Twilio called).")
 @click.pass_context
-def serve_command(ctx: click.Context, host: str, port: int, public_url: str | None) -> None:
+def serve_command(ctx: click.Context, host: str, port: int, workers: int, threads: int,
+                  public_url: str | None) -> None:
     """Receive Twilio's signed status callbacks (POST ...?tenant=T) and incoming messages (POST .../inbound?tenant=T)
-    until interrupted."""
-    server = CallbackServer(home_of(ctx), host, port, public_url=public_url)
+    in several worker processes (gunicorn) until interrupted."""
+    server = CallbackWorkers(home_of(ctx), host, port, workers=workers, threads=threads, public_url=public_url)
     click.echo(f"Status callbacks: {server.url}/twilio/status?tenant=T, incoming messages: "
-               f"{server.url}/twilio/inbound?tenant=T (Ctrl-C stops)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+               f"{server.url}/twilio/inbound?tenant=T ({workers} processes; Ctrl-C stops)")
+    server.run()
