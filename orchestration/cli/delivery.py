@@ -1,4 +1,4 @@
-"""CLI commands: delivery tracking (`delivery sync`: poll statuses by SID), inbound replies (`inbound sync`: STOP and
+"""CLI commands: delivery tracking (`delivery sync`: poll statuses by the sender's list), inbound replies (`inbound sync`: STOP and
 START from the sender's inbound messages), the suppression list's history, and the callback receiver
 (`callbacks serve`)."""
 
@@ -31,13 +31,14 @@ def delivery_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def sync_command(ctx: click.Context, tenant_id: int, campaign_id: int | None, as_json: bool) -> None:
-    """Fetch, by SID, the status of every message whose delivery is not final and whose check is due."""
+    """Read the status of every message whose delivery is not final and whose check is due: from the sender's
+    message list (a page of 1,000 per request), and by SID for those the list does not show."""
     home = home_of(ctx)
 
     def progress(summary: PollSummary) -> None:
         if not as_json:
             click.echo(f"  batch {summary.batches}: {summary.checked} checked, {summary.changed} changed, "
-                       f"{summary.fetch_failures} fetches failed", err=True)
+                       f"{summary.fetch_failures} reads failed, {summary.requests} requests", err=True)
 
     summary = sync_tenant(home, tenant_id, campaign_id=campaign_id, on_batch=progress)
     if as_json:
@@ -46,7 +47,8 @@ def sync_command(ctx: click.Context, tenant_id: int, campaign_id: int | None, as
     by_status = ", ".join(f"{status} {n}" for status, n in sorted(summary.statuses.items())) or "nothing due"
     click.echo(f"Tenant {tenant_id}: {summary.checked} messages checked, {summary.changed} changed "
                f"({summary.final} final), {summary.unknown} unknown after the maximum age, "
-               f"{summary.fetch_failures} fetches failed (checked again later). Now: {by_status}. "
+               f"{summary.fetch_failures} reads failed (checked again later), {summary.requests} requests to Twilio. "
+               f"Now: {by_status}. "
                f"Campaigns paused by carrier filtering: {summary.paused}; recipients to re-send: {summary.resends}.")
 
 
