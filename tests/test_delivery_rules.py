@@ -122,6 +122,22 @@ def test_a_30005_makes_the_number_undeliverable_in_the_next_preview_and_snapshot
     assert UNKNOWN_HANDSET not in set(delivery_log(ledger, 1, campaign.campaign_id)["phone_e164"])
 
 
+def test_a_number_marked_undeliverable_after_the_freeze_is_skipped_at_claim(home, simulator):
+    ledger = with_twilio(home)
+    first = manual(ledger, [UNKNOWN_HANDSET])
+    run_campaign(home, 1, first)
+    frozen = manual(ledger, [UNKNOWN_HANDSET, *numbers(1)])  # its recipients frozen before the 30005 is known
+    sid = delivery_log(ledger, 1, first)["message_sid"].iloc[0]
+    apply_status(ledger, 1, sid, "undelivered", 30005, "callback")
+
+    summary = run_campaign(home, 1, frozen)
+
+    log = delivery_log(ledger, 1, frozen).set_index("phone_e164")
+    assert summary.sent == 1 and summary.skipped == 1
+    assert log.loc[UNKNOWN_HANDSET, "state"] == "skipped" and log.loc[UNKNOWN_HANDSET, "skip_reason"] == "undeliverable"
+    assert creates_for(simulator, UNKNOWN_HANDSET) == 1  # only the first campaign's message
+
+
 def sync(home) -> dict:
     result = CliRunner().invoke(main, ["--home", str(home.root), "delivery", "sync", "--tenant", "1", "--json"])
     assert result.exit_code == 0, result.output
