@@ -1,6 +1,6 @@
-"""CLI commands: delivery tracking (`delivery sync`: poll statuses by the sender's list), inbound replies (`inbound sync`: STOP and
-START from the sender's inbound messages), the suppression list's history, and the callback receiver
-(`callbacks serve`)."""
+"""CLI commands: delivery tracking (`delivery sync`: poll statuses by the sender's list), inbound replies
+(`inbound sync`: STOP and START from the sender's inbound messages), the suppression list's history, and the
+callback receiver (`callbacks serve`)."""
 
 from __future__ import annotations
 

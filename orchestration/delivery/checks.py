@@ -88,6 +88,7 @@ def shown(row: Any, message: Any) -> Fetched:
     raw = {
         "sid": message.sid, "status": message.status, "error_code": message.error_code,
         "error_message": message.error_message, "from": message.from_,
+        "messaging_service_sid": message.messaging_service_sid,
         "date_sent": message.date_sent.isoformat() if message.date_sent else None,
         "date_updated": message.date_updated.isoformat() if message.date_updated else None,
     }
