@@ -29,7 +29,7 @@ from orchestration.ledger import Ledger
 from orchestration.sender import CampaignRun, CampaignSettings, gateway_for, send_manual
 from orchestration.simulator import DEMO_FROM
 
-PORT = 38340  # away from the tests' free_port ranges (343xx)
+PORT = 24340  # away from the tests' free_port ranges (343xx)
 PAUSING_SUFFIXES = ("0408", "0606")  # 21408, 21606: the sender's setup is wrong, the campaign pauses
 FIRST_CHECK_S = 11.0  # the first check is 10 s after the send: poll as of then
 

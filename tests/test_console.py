@@ -313,6 +313,7 @@ def test_campaign_page_shows_the_delivery_funnel_per_sender_and_by_code(sending)
     shown = texts(app)
     assert "30003" in shown and "Unreachable destination handset" in shown
     assert "30034" in shown
+    assert any(f"sender {TENANT_SENDER} blocked: 30034" in w.value for w in app.warning)  # after it completed
     by_sender = next(t.value for t in app.dataframe if "Sender" in t.value.columns and "Delivery rate" in t.value)
     assert by_sender.to_dict("records") == [
         {"Sender": TENANT_SENDER, "Accepted": 4, "Delivered": 2, "Not delivered": 2, "Delivery rate": "50.0%"}]

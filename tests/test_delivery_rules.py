@@ -14,10 +14,11 @@ from orchestration.audiences import AudienceQuery
 from orchestration.cli import main
 from orchestration.delivery import apply_status
 from orchestration.delivery.poll import client_for, poll_tenant, sync_tenant
-from orchestration.delivery.rules import resend_counts, undeliverable_numbers, update_rules
+from orchestration.delivery.rules import resend_counts, sender_alert, undeliverable_numbers, update_rules
 from orchestration.gateway.errors import DELIVERY_CODES, DeliveryAction, error_meaning
 from orchestration.ledger import Ledger
 from orchestration.sender import CampaignSettings, create_campaign, delivery_log, get_campaign, launch, run_campaign
+from orchestration.simulator import DEMO_FROM
 from tests.sending import FAST, TEMPLATE, manual, numbers, once_counted, with_twilio
 from tests.test_segments import appointment, build_warehouse, customer
 
@@ -64,6 +65,33 @@ def test_a_30034_on_any_recipient_pauses_the_campaign_with_the_code_and_its_mean
     assert summary.stopped == "paused" and campaign.state == "paused"
     assert campaign.pause_reason.startswith("Twilio delivery error 30034: " + error_meaning(30034))
     assert len(simulator.accepted()) == 50  # nothing more was sent after the report
+
+
+def test_a_30034_after_the_campaign_completed_is_recorded_and_flags_the_tenants_sender(home, simulator):
+    ledger = with_twilio(home)
+    with_twilio(home, 2)
+    campaign_id = manual(ledger, [UNREGISTERED])
+    assert run_campaign(home, 1, campaign_id).stopped == "completed"
+
+    sync_tenant(home, 1, now=lambda: time.time() + 11)  # the report comes after the campaign completed
+    shown = CliRunner().invoke(main, ["--home", str(home.root), "campaign", "status", str(campaign_id),
+                                      "--tenant", "1", "--json"])
+    text = CliRunner().invoke(main, ["--home", str(home.root), "campaign", "status", str(campaign_id),
+                                     "--tenant", "1"])
+
+    campaign = get_campaign(ledger, 1, campaign_id)
+    assert (campaign.state, campaign.pause_reason) == ("completed", None)  # nothing left to pause
+    assert delivery_log(ledger, 1, campaign_id).iloc[0]["delivery_error_code"] == 30034
+    alert = json.loads(shown.output)["sender_alert"]
+    assert (alert["code"], alert["campaign_id"], alert["campaign_state"]) == (30034, campaign_id, "completed")
+    assert alert["sender"] == DEMO_FROM and alert["meaning"] == error_meaning(30034)
+    assert "WARNING: Twilio reported sender " + DEMO_FROM + " blocked: 30034" in text.output
+    assert sender_alert(ledger, 2) is None  # another tenant's sender is not flagged
+
+    later = manual(ledger, numbers(1))
+    run_campaign(home, 1, later)
+    sync_tenant(home, 1, now=lambda: time.time() + 22)
+    assert sender_alert(ledger, 1) is None  # a message delivered since: the sender works again
 
 
 def test_a_30007_share_pauses_only_past_the_threshold(home, simulator):
@@ -120,6 +148,22 @@ def test_a_30005_makes_the_number_undeliverable_in_the_next_preview_and_snapshot
     assert preview["count"] == 2 and preview["excluded"]["undeliverable"] == 1
     assert launched.recipient_count == 2 and launched.excluded["undeliverable"] == 1
     assert UNKNOWN_HANDSET not in set(delivery_log(ledger, 1, campaign.campaign_id)["phone_e164"])
+
+
+def test_a_number_marked_undeliverable_after_the_freeze_is_skipped_at_claim(home, simulator):
+    ledger = with_twilio(home)
+    first = manual(ledger, [UNKNOWN_HANDSET])
+    run_campaign(home, 1, first)
+    frozen = manual(ledger, [UNKNOWN_HANDSET, *numbers(1)])  # its recipients frozen before the 30005 is known
+    sid = delivery_log(ledger, 1, first)["message_sid"].iloc[0]
+    apply_status(ledger, 1, sid, "undelivered", 30005, "callback")
+
+    summary = run_campaign(home, 1, frozen)
+
+    log = delivery_log(ledger, 1, frozen).set_index("phone_e164")
+    assert summary.sent == 1 and summary.skipped == 1
+    assert log.loc[UNKNOWN_HANDSET, "state"] == "skipped" and log.loc[UNKNOWN_HANDSET, "skip_reason"] == "undeliverable"
+    assert creates_for(simulator, UNKNOWN_HANDSET) == 1  # only the first campaign's message
 
 
 def sync(home) -> dict:

@@ -1,4 +1,5 @@
-"""The delivery poll sensor: every tenant with due checks is polled, and one tenant's failure stops no other."""
+"""The delivery poll sensor: every tenant with due checks is polled by its sender's list, and one tenant's failure
+stops no other."""
 
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ def test_the_sensor_polls_each_tenant_and_isolates_a_failing_one(home, simulator
         con.execute("DELETE FROM senders WHERE tenant_id = 2")
         con.execute("DELETE FROM tenant_credentials WHERE tenant_id = 2")  # tenant 2 cannot be polled
 
+    before = simulator.stats()
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, resources=resources_for(home.root))
         result = delivery_poll_sensor(context)
+    after = simulator.stats()
 
     assert "tenant 1: 2 checked, 2 changed" in str(result.skip_message)
     assert "tenant 2: failed" in str(result.skip_message)
+    assert after.get("lists", 0) - before.get("lists", 0) == 1  # tenant 1's two messages, in one list request
+    assert after.get("fetches", 0) - before.get("fetches", 0) == 0
     with ledger.read() as con:
         states = dict(con.execute(
             "SELECT c.tenant_id || ':' || r.phone_e164, r.delivery_status FROM recipients r "

@@ -12,6 +12,7 @@ import streamlit as st
 from console import ui
 from orchestration import credits
 from orchestration.delivery.funnel import DeliveryFunnel, delivery_funnel
+from orchestration.delivery.rules import sender_alert
 from orchestration.gateway.errors import error_meaning
 from orchestration.sender import campaigns
 from orchestration.sender.reports import delivery_log, progress
@@ -122,6 +123,8 @@ def delivery_view(tenant: int, campaign_id: int) -> None:
     """The delivery funnel (accepted → delivered / undelivered / failed / unknown / in flight), per sender, by code."""
     funnel = delivery_funnel(ui.ledger(), tenant, campaign_id)
     st.markdown("**Delivery**")
+    if alert := sender_alert(ui.ledger(), tenant):  # 30034: every message of the sender is blocked
+        st.warning(alert.describe())
     if not funnel.accepted:
         st.caption("The delivery funnel appears once Twilio has accepted messages.")
         return

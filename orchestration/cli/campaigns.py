@@ -18,6 +18,7 @@ from orchestration.cli import home_of, main
 from orchestration.cli.audiences import audience_options
 from orchestration.config import Home
 from orchestration.delivery.funnel import delivery_funnel
+from orchestration.delivery.rules import sender_alert
 from orchestration.errors import UserError
 from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
@@ -148,6 +149,8 @@ def launch_command(ctx: click.Context, campaign_id: int, tenant_id: int, queue_o
 
     home = home_of(ctx)
     campaign = launch(Ledger(home.ledger), Warehouse(home.warehouse), tenant_id, campaign_id)
+    if alert := sender_alert(Ledger(home.ledger), tenant_id):
+        click.echo(f"Warning: {alert.describe()}", err=True)
     if campaign.send_at is not None and campaign.send_at > time.time():  # the sensor starts its run when it is due
         if not as_json:
             frozen = ("its audience is frozen then" if campaign.freeze_pending
@@ -297,8 +300,10 @@ def status_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json
     ledger = Ledger(home_of(ctx).ledger)
     current = status(ledger, tenant_id, campaign_id)
     funnel = delivery_funnel(ledger, tenant_id, campaign_id)
+    alert = sender_alert(ledger, tenant_id)
     if as_json:
-        click.echo(json.dumps({**current.as_dict(), "funnel": funnel.as_dict()}))
+        click.echo(json.dumps({**current.as_dict(), "funnel": funnel.as_dict(),
+                               "sender_alert": alert.as_dict() if alert else None}))
         return
     click.echo(_campaign_line(current.campaign, _zone(ctx, tenant_id)))
     click.echo("  " + ", ".join(f"{state} {n}" for state, n in current.counts.items()))
@@ -315,6 +320,8 @@ def status_command(ctx: click.Context, campaign_id: int, tenant_id: int, as_json
         click.echo(f"  delivery: accepted {funnel.accepted}, delivered {funnel.delivered}, undelivered "
                    f"{funnel.undelivered}, failed {funnel.failed}, unknown {funnel.unknown}, in flight "
                    f"{funnel.in_flight}; delivery rate {rate}")
+    if alert:
+        click.echo(f"  WARNING: {alert.describe()}")
 
 
 @campaign_group.command("list")

@@ -1,6 +1,6 @@
-"""CLI commands: delivery tracking (`delivery sync`: poll statuses by SID), inbound replies (`inbound sync`: STOP and
-START from the sender's inbound messages), the suppression list's history, and the callback receiver
-(`callbacks serve`)."""
+"""CLI commands: delivery tracking (`delivery sync`: poll statuses by the sender's list), inbound replies
+(`inbound sync`: STOP and START from the sender's inbound messages), the suppression list's history, and the
+callback receiver (`callbacks serve`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import click
 
 from orchestration.cli import home_of, main
 from orchestration.cli.messages import suppression
-from orchestration.delivery.callbacks import CallbackServer
 from orchestration.delivery.inbound_poll import sync_inbound
 from orchestration.delivery.poll import PollSummary, sync_tenant
 from orchestration.delivery.rules import undeliverable_numbers
+from orchestration.delivery.workers import THREADS, WORKERS, CallbackWorkers
 from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.ledger.suppression import SuppressionList
@@ -31,13 +31,14 @@ def delivery_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def sync_command(ctx: click.Context, tenant_id: int, campaign_id: int | None, as_json: bool) -> None:
-    """Fetch, by SID, the status of every message whose delivery is not final and whose check is due."""
+    """Read the status of every message whose delivery is not final and whose check is due: from the sender's
+    message list (a page of 1,000 per request), and by SID for those the list does not show."""
     home = home_of(ctx)
 
     def progress(summary: PollSummary) -> None:
         if not as_json:
             click.echo(f"  batch {summary.batches}: {summary.checked} checked, {summary.changed} changed, "
-                       f"{summary.fetch_failures} fetches failed", err=True)
+                       f"{summary.fetch_failures} reads failed, {summary.requests} requests", err=True)
 
     summary = sync_tenant(home, tenant_id, campaign_id=campaign_id, on_batch=progress)
     if as_json:
@@ -46,7 +47,8 @@ def sync_command(ctx: click.Context, tenant_id: int, campaign_id: int | None, as
     by_status = ", ".join(f"{status} {n}" for status, n in sorted(summary.statuses.items())) or "nothing due"
     click.echo(f"Tenant {tenant_id}: {summary.checked} messages checked, {summary.changed} changed "
                f"({summary.final} final), {summary.unknown} unknown after the maximum age, "
-               f"{summary.fetch_failures} fetches failed (checked again later). Now: {by_status}. "
+               f"{summary.fetch_failures} reads failed (checked again later), {summary.requests} requests to Twilio. "
+               f"Now: {by_status}. "
                f"Campaigns paused by carrier filtering: {summary.paused}; recipients to re-send: {summary.resends}.")
 
 
@@ -114,18 +116,20 @@ def callbacks_group() -> None:
 
 @callbacks_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8090, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8090, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=WORKERS, show_default=True,
+              help="Receiver processes behind the port, each committing its callbacks in batches.")
+@click.option("--threads", type=click.IntRange(min=1), default=THREADS, show_default=True,
+              help="Request threads per process.")
 @click.option("--public-url", default=None,
               help="The receiver's public base URL when a proxy sits in front of it (signatures are checked "
                    "against the URL Twilio called).")
 @click.pass_context
-def serve_command(ctx: click.Context, host: str, port: int, public_url: str | None) -> None:
+def serve_command(ctx: click.Context, host: str, port: int, workers: int, threads: int,
+                  public_url: str | None) -> None:
     """Receive Twilio's signed status callbacks (POST ...?tenant=T) and incoming messages (POST .../inbound?tenant=T)
-    until interrupted."""
-    server = CallbackServer(home_of(ctx), host, port, public_url=public_url)
+    in several worker processes (gunicorn) until interrupted."""
+    server = CallbackWorkers(home_of(ctx), host, port, workers=workers, threads=threads, public_url=public_url)
     click.echo(f"Status callbacks: {server.url}/twilio/status?tenant=T, incoming messages: "
-               f"{server.url}/twilio/inbound?tenant=T (Ctrl-C stops)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+               f"{server.url}/twilio/inbound?tenant=T ({workers} processes; Ctrl-C stops)")
+    server.run()

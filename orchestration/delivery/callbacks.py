@@ -148,6 +148,17 @@ def _is_inbound(request: Request) -> bool:
     return request.path.rstrip("/").endswith(INBOUND_PATH)
 
 
+def sweep_until(ledger: Ledger, stop: threading.Event) -> None:
+    """Every second until `stop` is set: applies reports which outran the record of their send, and checks the
+    carrier-filtering share of running campaigns (both idempotent, so several receiver processes may run it)."""
+    while not stop.wait(ADOPT_EVERY_S):
+        try:
+            adopt_unmatched(ledger)
+            enforce_filtered_share(ledger)
+        except Exception as exc:  # a busy ledger or a bug: logged, tried again next second
+            log.error("Adopting early status reports or checking the 30007 share failed: %r", exc)
+
+
 class CallbackServer:
     """The receiver on a port, with a thread that applies reports which outran the record of their send and checks
     the carrier-filtering share of running campaigns, every second."""
@@ -164,12 +175,7 @@ class CallbackServer:
         return f"http://{host}:{port}"
 
     def _adopt(self) -> None:
-        while not self._stop.wait(ADOPT_EVERY_S):
-            try:
-                adopt_unmatched(self.app.ledger)
-                enforce_filtered_share(self.app.ledger)
-            except Exception as exc:  # a busy ledger or a bug: logged, tried again next second
-                log.error("Adopting early status reports or checking the 30007 share failed: %r", exc)
+        sweep_until(self.app.ledger, self._stop)
 
     def start(self) -> str:
         """Serves in daemon threads; returns the base URL."""

@@ -1,6 +1,9 @@
 """The rules on delivery errors (`gateway.errors.DELIVERY_CODES`), applied when a message's final status arrives.
 
-- 30034 (unregistered 10DLC sender) on any recipient pauses its campaign with the code and its meaning.
+- 30034 (unregistered 10DLC sender) on any recipient pauses its campaign with the code and its meaning. Whether or
+  not its campaign could still be paused (one that completed cannot), the report stands against the tenant's sender
+  (`sender_alert`: shown by `campaign status`, at launch and on the console's campaign page) until a message of
+  the tenant is delivered or the tenant sends from another sender.
 - 30007 (carrier filtering) pauses the campaign once its share of the campaign's final delivery outcomes reaches
   `filtered_pause_share` (default 5%) with at least `filtered_pause_min_final` (default 20) outcomes final: checked
   on each 30007 report, and between reports (`enforce_filtered_share`, as later outcomes raise the count).
@@ -16,6 +19,7 @@ no longer queued or sending is not paused.
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 import time
@@ -27,7 +31,10 @@ from orchestration.gateway.errors import DeliveryAction, delivery_action, error_
 from orchestration.ledger import Ledger
 from orchestration.sender.campaigns import transition
 from orchestration.sqlfiles import load_sql
+from orchestration.tenants import twilio_summary
 from orchestration.tenants.settings import check_tenant_id
+
+log = logging.getLogger(__name__)
 
 PAUSABLE = ("queued", "sending")
 RESEND_BATCH = 1000
@@ -104,8 +111,10 @@ def on_final(
         con.execute(load_sql("delivery/undeliverable_mark.sql"),
                     {"tenant_id": tenant_id, "phone_e164": phone, "error_code": code, "source_sid": sid,
                      "marked_at": now})
-    elif action is DeliveryAction.PAUSE:
-        _pause(con, tenant_id, recipient["campaign_id"], reason_for(code, f"message {sid}"))
+    elif action is DeliveryAction.PAUSE and not _pause(con, tenant_id, recipient["campaign_id"],
+                                                       reason_for(code, f"message {sid}")):
+        log.warning("%s for tenant %s's campaign %s, which has nothing left to pause: the sender is flagged "
+                    "(sender_alert)", reason_for(code, f"message {sid}"), tenant_id, recipient["campaign_id"])
     elif action is DeliveryAction.PAUSE_ON_SHARE:
         counts = con.execute(load_sql("delivery/filtered_share.sql"),
                              {"campaign_id": recipient["campaign_id"]}).fetchone()
@@ -140,6 +149,45 @@ def _pause(con: sqlite3.Connection, tenant_id: int, campaign_id: int, reason: st
         return False
     transition(con, tenant_id, campaign_id, "pause", reason=reason)
     return True
+
+
+@dataclass(frozen=True)
+class SenderAlert:
+    """Twilio reported the tenant's sender not registered (30034) and nothing of the tenant was delivered since:
+    each message it sends is blocked until the sender is registered. Shown whatever the state of the campaign
+    that got the report (one that had completed has nothing left to pause)."""
+
+    code: int
+    meaning: str
+    sid: str
+    campaign_id: int
+    campaign_state: str
+    sender: str | None
+    reported_at: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        sender = f"sender {self.sender}" if self.sender else "the sender"
+        return (f"Twilio reported {sender} blocked: {self.code} {self.meaning} (message {self.sid} of campaign "
+                f"{self.campaign_id}, {self.campaign_state}); nothing was delivered since. Register the sender "
+                f"or change it (`tenant set-twilio`) before sending again.")
+
+
+def sender_alert(ledger: Ledger, tenant_id: int) -> SenderAlert | None:
+    """The tenant's standing 30034 report (see `SenderAlert`), or None. A report naming another sender than the
+    tenant's now (its From number or Messaging Service) is no longer standing."""
+    with ledger.read() as con:
+        row = con.execute(load_sql("delivery/sender_alert.sql"), {"tenant_id": check_tenant_id(tenant_id)}).fetchone()
+    if row is None:
+        return None
+    now_sending = twilio_summary(ledger, tenant_id)
+    senders = {now_sending.from_number, now_sending.messaging_service_sid} if now_sending else set()
+    if row["sender"] is not None and row["sender"] not in senders:
+        return None
+    return SenderAlert(row["error_code"], error_meaning(row["error_code"]) or "", row["sid"], row["campaign_id"],
+                       row["campaign_state"], row["sender"], row["received_at"])
 
 
 def select_resends(ledger: Ledger, tenant_id: int, *, now: float | None = None) -> int:

@@ -35,6 +35,7 @@ class StatusWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.batches = 0
+        self.reports = 0
 
     def apply(
         self, tenant_id: int, sid: str, status: str, error_code: Any, source: str, raw: dict[str, Any] | None = None
@@ -89,6 +90,7 @@ class StatusWriter:
                     done.set_exception(exc)
             return
         self.batches += 1
+        self.reports += len(batch)
         for (_, done), result in zip(batch, results, strict=True):
             done.set_result(result)
 

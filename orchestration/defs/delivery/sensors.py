@@ -1,5 +1,6 @@
-"""The delivery sensors: each tick, poll Twilio by SID for every tenant with delivery checks due (then put the
-re-sends its rules allow back to be sent), and list the inbound messages (STOP/START) to every tenant's sender.
+"""The delivery sensors: each tick, poll Twilio for every tenant with delivery checks due (by its sender's message
+list, stragglers by SID; then put the re-sends its rules allow back to be sent), and list the inbound messages
+(STOP/START) to every tenant's sender.
 
 The polls run inside the tick (they only read Twilio and write the ledger), bounded per tenant so a tick stays
 short; what is left is due at the next tick. Each tenant is isolated: one tenant's error (no credentials, Twilio
@@ -17,7 +18,7 @@ MAX_CHECKS_PER_TENANT = 2000  # messages per tenant and tick
 
 @dg.sensor(minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING)
 def delivery_poll_sensor(context: dg.SensorEvaluationContext, home: HomeResource):
-    """Fetches the status of the messages whose delivery check is due, tenant by tenant."""
+    """Reads the status of the messages whose delivery check is due, tenant by tenant."""
     ledger = home.ledger()
     done = []
     for tenant_id in sorted(set(tenants_due(ledger)) | set(tenants_resending(ledger))):
@@ -29,7 +30,8 @@ def delivery_poll_sensor(context: dg.SensorEvaluationContext, home: HomeResource
             continue
         context.log.info(f"Delivery poll of tenant {tenant_id}: {summary.as_dict()}")
         done.append(f"tenant {tenant_id}: {summary.checked} checked, {summary.changed} changed, "
-                    f"{summary.unknown} unknown, {summary.fetch_failures} fetches failed, {summary.resends} resent")
+                    f"{summary.unknown} unknown, {summary.fetch_failures} reads failed, {summary.requests} requests, "
+                    f"{summary.resends} resent")
     return dg.SkipReason("; ".join(done) if done else "no delivery checks due")
 
 
