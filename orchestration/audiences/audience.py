@@ -37,7 +37,7 @@ RECIPIENT_COLUMNS = (
     "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
     "anchor_appointment_id", "anchor_starts_at", "anchor_ends_at", "anchor_status",
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
-    "location_name", "location_address",
+    "location_name", "location_address", "client_timezone",
 )  # fmt: skip
 # DuckDB's working memory while snapshotting recipients; the rest spills to disk (a read-only connection spills
 # to its temp_directory too). One thread: each DuckDB thread keeps its own buffers, and on the snapshot path the
