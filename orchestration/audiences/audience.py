@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,9 @@ class Preview:
     # recipients and suppressed members whose number is on the suppression list, excluded or not (they are
     # skipped at send time either way); None when no ledger was given
     on_suppression_list: int | None = None
+    # recipients the quiet hours would defer if sent at as_of: {"quiet_hours": {"count", "earliest_send_at",
+    # "latest_send_at"}} (Unix seconds; None when nobody is deferred)
+    deferred: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,15 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
             on_list = con.execute(load_sql("segments/on_suppression_list.sql")).fetchone()[0]
         sql = selected_sql("sample")
         frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()[list(RECIPIENT_COLUMNS)]
+        zones = con.execute(load_sql("segments/recipient_zones.sql")).fetch_arrow_table()
+    gated = _gates(ledger, query, zones)
     return Preview(
         tenant_id=query.tenant_id,
         segment=query.segment,
-        count=count,
-        excluded=excluded,
+        count=count - gated.capped,
+        excluded={**excluded, "frequency_cap": gated.capped},
+        deferred={"quiet_hours": {"count": gated.deferred, "earliest_send_at": gated.earliest_send_at,
+                                  "latest_send_at": gated.latest_send_at}},
         sample=frame,
         params=described_parameters(query),
         as_of=query.as_of_utc(),
@@ -189,6 +196,19 @@ def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
             locations=con.execute(load_sql("segments/known_locations.sql"), values).fetch_df(),
             statuses=known_appointment_statuses(con, tenant_id),
         )
+
+
+def _gates(ledger: Ledger | None, query: AudienceQuery, zones: pa.Table) -> Any:
+    """What the send-time gates would do to the recipients at the preview's instant: the frequency cap (an
+    exclusion) and the quiet hours (a deferral)."""
+    from orchestration.sender.gates import preview_gates  # the sender package imports this one
+
+    phones, client_zones = zones["phone_e164"].to_pylist(), zones["client_timezone"].to_pylist()
+    moment = query.as_of_utc().timestamp()
+    if ledger is None:
+        return preview_gates(None, query.tenant_id, phones, client_zones, moment)
+    with ledger.read() as con:
+        return preview_gates(con, query.tenant_id, phones, client_zones, moment)
 
 
 def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:

@@ -25,6 +25,7 @@ from orchestration.sender.quiet_hours import (
     Window,
     is_strict_state_number,
     opening_in_all,
+    own_zone,
     parse_window,
     recipient_zones,
     window_for,
@@ -140,13 +141,6 @@ class SendRules:
         strict = (STRICT_STATE_CAP,) if self.state_rules and is_strict_state_number(phone_e164) else ()
         return ((self.cap,) if self.cap else ()) + strict
 
-    def opening(self, now: float, phone_e164: str, stored_zone: str | None) -> float:
-        """`now` when the recipient's window is open, else its next opening (Unix seconds)."""
-        window = self.window_of(phone_e164)
-        if window is None:
-            return now
-        return opening_in_all(now, recipient_zones(stored_zone, phone_e164, self.tenant_zone), window)
-
     @property
     def longest_cap_s(self) -> float:
         periods = [cap.period_s for cap in (self.cap, STRICT_STATE_CAP if self.state_rules else None) if cap]
@@ -161,6 +155,25 @@ class SendRules:
                 frees_at = recent[len(recent) - cap.messages] + cap.period_s
                 until = frees_at if until is None else max(until, frees_at)
         return until
+
+
+class Openings:
+    """When each recipient's window opens, at one instant (`now` when it is open): one computation per window and
+    zones, which the recipients of a chunk or an audience share."""
+
+    def __init__(self, rules: SendRules, now: float) -> None:
+        self.rules = rules
+        self.now = now
+        self._memo: dict[tuple, float] = {}
+
+    def __call__(self, phone_e164: str, stored_zone: str | None) -> float:
+        window = self.rules.window_of(phone_e164)
+        if window is None:
+            return self.now
+        key = (window, recipient_zones(stored_zone, phone_e164, self.rules.tenant_zone))
+        if key not in self._memo:
+            self._memo[key] = opening_in_all(self.now, key[1], window)
+        return self._memo[key]
 
 
 @dataclass
@@ -191,10 +204,10 @@ def recent_messages(con: sqlite3.Connection, tenant_id: int, phones: list[str], 
 
 def judge(rules: SendRules, rows: list[sqlite3.Row], recent: dict[str, list[float]], now: float) -> HeldBack:
     """The gates' verdict on claimed recipients (recipient_id, phone_e164, timezone), pure."""
-    held = HeldBack()
+    held, opening_of = HeldBack(), Openings(rules, now)
     for row in rows:
         phone = row["phone_e164"]
-        opening = rules.opening(now, phone, row["timezone"])
+        opening = opening_of(phone, row["timezone"])
         if opening > now:
             held.deferred.append((row["recipient_id"], opening, "quiet_hours"))
             continue
@@ -221,3 +234,37 @@ def hold_back(con: sqlite3.Connection, rules: SendRules, tenant_id: int, ids_jso
     con.executemany(load_sql("sender/gate_skip_capped.sql"),
                     [{"recipient_id": rid, "now": now} for rid in held.skipped])  # fmt: skip
     return held
+
+
+@dataclass(frozen=True)
+class GatePreview:
+    """What the gates would do to an audience sent at one instant: recipients capped (skipped, or deferred by a
+    campaign that defers) and recipients deferred by quiet hours with their earliest and latest send times."""
+
+    capped: int = 0
+    deferred: int = 0
+    earliest_send_at: float | None = None
+    latest_send_at: float | None = None
+
+
+def preview_gates(con: sqlite3.Connection | None, tenant_id: int, phones: list[str], client_zones: list[str | None],
+                  now: float) -> GatePreview:  # fmt: skip
+    """The gates' verdict on an audience's recipients at `now` (the tenant's rules; `con`: a ledger connection,
+    None: the default rules and no cap), as a preview reports it."""
+    rules = SendRules.of(con, tenant_id) if con is not None else SendRules(default_quiet_hours_window(),
+                                                                           default_state_rules())  # fmt: skip
+    capped = [phone for phone in phones if rules.caps_of(phone)]
+    recent = recent_messages(con, tenant_id, capped, now - rules.longest_cap_s) if capped and con else {}
+    capped_count, openings, opening_of = 0, [], Openings(rules, now)
+    for phone, zone in zip(phones, client_zones, strict=True):
+        if phone in recent and rules.capped_until(phone, recent[phone], now) is not None:
+            capped_count += 1
+            continue
+        opening = opening_of(phone, own_zone(zone, phone))
+        if opening > now:
+            openings.append(opening)
+    return GatePreview(capped_count, len(openings), min(openings, default=None), max(openings, default=None))
+
+
+def default_quiet_hours_window() -> Window | None:
+    return parse_quiet_hours(default_quiet_hours())
