@@ -18,8 +18,8 @@ from orchestration.messages.shortcodes import shortcodes_without_fallback
 from orchestration.sender import campaigns
 from orchestration.sender.manual import normalize_phone, people_frame, read_people_csv, send_manual, send_test
 from orchestration.sender.reports import delivery_log
-from orchestration.sender.schedule import format_instant
 from orchestration.sender.runner import run_campaign
+from orchestration.sender.schedule import format_instant
 
 STARTS_AT_ONCE = ("Confirming starts the send at once, as a run of the send job in Dagster (its own process, "
                   "listed in the Dagster UI); follow it on the Campaigns page.")
