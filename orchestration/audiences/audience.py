@@ -105,7 +105,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
             on_list = con.execute(load_sql("segments/on_suppression_list.sql")).fetchone()[0]
         sql = selected_sql("sample")
         frame = con.execute(sql, bind(sql, bound_values(query, sample=sample))).fetch_df()[list(RECIPIENT_COLUMNS)]
-        zones = con.execute(load_sql("segments/recipient_zones.sql")).fetch_arrow_table()
+        zones = con.sql(load_sql("segments/recipient_zones.sql")).to_arrow_table()
     gated = _gates(ledger, query, zones)
     return Preview(
         tenant_id=query.tenant_id,
