@@ -296,6 +296,11 @@ def region(tenant: int) -> str:
     return get_settings(ledger(), tenant).default_region
 
 
+def tenant_zone(tenant: int) -> str | None:
+    """The tenant's IANA time zone (None: not set): times are shown in it."""
+    return get_settings(ledger(), tenant).timezone
+
+
 AUDIENCE = "audience_query"  # the AudienceQuery last previewed on the Audience page
 MESSAGE = "message_body"  # the message last written on the Compose page
 

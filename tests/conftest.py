@@ -14,6 +14,9 @@ for _var in ("TWILIO_EDGE", "TWILIO_REGION"):
     os.environ.pop(_var, None)
 # The simulator's fast mode shows a new message in its list at once; tests of the realistic mode set their own.
 os.environ.setdefault("BKNTC_SMS_LOOKUP_SETTLE_S", "0.1")
+# Sends do not depend on the hour the suite runs at: tenants without their own quiet hours send at any hour (the
+# quiet-hours tests set their tenant's window and state rules, and inject the time).
+os.environ.setdefault("BKNTC_SMS_DEFAULT_QUIET_HOURS", "off")
 
 
 @pytest.fixture

@@ -40,7 +40,8 @@ def test_preview_json_is_one_object_with_counts_exclusions_and_sample(cli_home):
                    "exclude_suppressed": True},
         "as_of": AS_OF_TEXT,
         "count": 1,
-        "excluded": {"no_phone": 1, "invalid_phone": 0, "duplicate_phone": 1, "suppressed": 1, "undeliverable": 0},
+        "excluded": {"no_phone": 1, "invalid_phone": 0, "duplicate_phone": 1, "suppressed": 1, "undeliverable": 0,
+                     "frequency_cap": 0},
     }  # fmt: skip
 
 

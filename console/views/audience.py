@@ -15,6 +15,7 @@ EXCLUSION_LABELS = {
     "duplicate_phone": "Shares a number (sent once)",
     "suppressed": "On the suppression list",
     "undeliverable": "Undeliverable (Twilio 30005/30006)",
+    "frequency_cap": "At the frequency cap (skipped at send time)",
 }
 CUSTOM = "Custom…"
 

@@ -20,6 +20,7 @@ from orchestration.sender import campaigns
 from orchestration.sender.manual import normalize_phone, people_frame, read_people_csv, send_manual, send_test
 from orchestration.sender.reports import delivery_log
 from orchestration.sender.runner import run_campaign
+from orchestration.sender.schedule import format_instant
 
 STARTS_AT_ONCE = ("Confirming starts the send at once, as a run of the send job in Dagster (its own process, "
                   "listed in the Dagster UI); follow it on the Campaigns page.")
@@ -217,7 +218,23 @@ def campaign_send(tenant: int, body: str) -> None:
             key="snd_campaign",
             filters=ui.audience_filters(query),
             skipped=skipped or 0,
+            notes=gate_notes(preview, ui.tenant_zone(tenant)),
         )
+
+
+def gate_notes(preview, zone: str | None) -> list[str]:
+    """What quiet hours and the frequency cap do to this audience if it is sent now, for the review step."""
+    notes = []
+    quiet = preview.deferred.get("quiet_hours") or {}
+    if quiet.get("count"):
+        first, last = (format_instant(quiet[key], zone) for key in ("earliest_send_at", "latest_send_at"))
+        until = first if first == last else f"{first} (the last until {last})"
+        notes.append(f"{ui.number(quiet['count'])} recipients deferred until {until}: it is outside their "
+                     "quiet-hours window in their local time. They stay queued and are sent then.")
+    if preview.excluded.get("frequency_cap"):
+        notes.append(f"{ui.number(preview.excluded['frequency_cap'])} recipients are at the frequency cap: they "
+                     "are skipped at send time (not counted above).")
+    return notes
 
 
 def launch_campaign(tenant: int, body: str, pending: dict) -> None:
@@ -231,7 +248,7 @@ def launch_campaign(tenant: int, body: str, pending: dict) -> None:
 
 
 def confirm(who: str, estimate: CostEstimate, on_confirm, key: str, filters: list[str] | None = None,
-            skipped: int = 0) -> None:
+            skipped: int = 0, notes: list[str] | None = None) -> None:
     """The last step before anything goes out: who (every filter of the audience), how many SMS segments, what
     they cost, and two buttons."""
     with st.container(border=True):
@@ -270,6 +287,8 @@ def confirm(who: str, estimate: CostEstimate, on_confirm, key: str, filters: lis
                        "skipped at send time (not billed).", icon=":material/block:")
         else:
             st.caption("Numbers on the suppression list are skipped at send time.")
+        for note in notes or []:
+            st.info(note, icon=":material/schedule:")
         go, back = st.columns([1, 1])
         if go.button("Confirm and send", icon=":material/send:", type="primary", key=f"{key}_confirm",
                      width="stretch"):

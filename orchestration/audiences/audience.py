@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from orchestration.audiences.query import (
     known_appointment_statuses,
     preview_sql,
     sample_sql,
+    zones_sql,
     segment_sql,
 )
 from orchestration.audiences.segments import SEGMENTS
@@ -40,7 +41,7 @@ RECIPIENT_COLUMNS = (
     "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
     "anchor_appointment_id", "anchor_starts_at", "anchor_ends_at", "anchor_status",
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
-    "location_name", "location_address",
+    "location_name", "location_address", "client_timezone",
 )  # fmt: skip
 # DuckDB's working memory while snapshotting recipients; the rest spills to disk (Warehouse.spilling_reader). One
 # thread: each DuckDB thread keeps its own buffers, and on the snapshot path the ledger inserts, not the query, set
@@ -63,6 +64,9 @@ class Preview:
     # recipients and suppressed members whose number is on the suppression list, excluded or not (they are
     # skipped at send time either way); None when no ledger was given
     on_suppression_list: int | None = None
+    # recipients the quiet hours would defer if sent at as_of: {"quiet_hours": {"count", "earliest_send_at",
+    # "latest_send_at"}} (Unix seconds; None when nobody is deferred)
+    deferred: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,15 +108,20 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         values = {"tenant_id": query.tenant_id, "customer_ids": ids, "anchor_ids": anchors,
                   "first_id": min(ids, default=0), "last_id": max(ids, default=0)}
         frame = con.execute(sample_sql(), values).fetch_df()[list(RECIPIENT_COLUMNS)]
+        sql = zones_sql(query)
+        zones = con.execute(sql, bind(sql, bound_values(query))).to_arrow_table()
     count, excluded = counted["recipients"], {reason: counted[reason] for reason in EXCLUSIONS}
     on_list = excluded["suppressed"] if query.exclude_suppressed else None
     if ledger is not None and not query.exclude_suppressed:
         on_list = counted["on_list"]
+    gated = _gates(ledger, query, zones)
     return Preview(
         tenant_id=query.tenant_id,
         segment=query.segment,
-        count=count,
-        excluded=excluded,
+        count=count - gated.capped,
+        excluded={**excluded, "frequency_cap": gated.capped},
+        deferred={"quiet_hours": {"count": gated.deferred, "earliest_send_at": gated.earliest_send_at,
+                                  "latest_send_at": gated.latest_send_at}},
         sample=frame,
         params=described_parameters(query),
         as_of=query.as_of_utc(),
@@ -198,6 +207,19 @@ def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
             locations=con.execute(load_sql("segments/known_locations.sql"), values).fetch_df(),
             statuses=known_appointment_statuses(con, tenant_id),
         )
+
+
+def _gates(ledger: Ledger | None, query: AudienceQuery, zones: pa.Table) -> Any:
+    """What the send-time gates would do to the recipients at the preview's instant: the frequency cap (an
+    exclusion) and the quiet hours (a deferral)."""
+    from orchestration.sender.gates import preview_gates  # the sender package imports this one
+
+    phones, client_zones = zones["phone_e164"].to_pylist(), zones["client_timezone"].to_pylist()
+    moment = query.as_of_utc().timestamp()
+    if ledger is None:
+        return preview_gates(None, query.tenant_id, phones, client_zones, moment)
+    with ledger.read() as con:
+        return preview_gates(con, query.tenant_id, phones, client_zones, moment)
 
 
 def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:

@@ -173,6 +173,12 @@ def preview_sql(query: AudienceQuery) -> str:
     return f"{_members_sql(query)}\n{load_sql('segments/preview.sql')}"
 
 
+def zones_sql(query: AudienceQuery) -> str:
+    """Every recipient's number with its anchor appointment's client timezone (sql/segments/recipient_zones.sql),
+    what the send-time gates need to preview the quiet hours and the frequency cap."""
+    return f"{_members_sql(query)}\n{load_sql('segments/recipient_zones.sql')}"
+
+
 def sample_sql() -> str:
     """The details of a preview's sample (binds $tenant_id, $customer_ids, $anchor_ids, $first_id, $last_id)."""
     return load_sql("segments/sample_members.sql")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import click
 import pandas as pd
@@ -109,9 +110,15 @@ def preview_document(result: Preview) -> dict:
         "count": result.count,
         "excluded": result.excluded,
         "on_suppression_list": result.on_suppression_list or 0,  # no ledger yet: no list
+        "deferred": {reason: {**values, **{key: _iso(values[key]) for key in ("earliest_send_at", "latest_send_at")}}
+                     for reason, values in result.deferred.items()},
         "warnings": list(result.warnings),
         "sample": sample,
     }
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _print_table(result: Preview) -> None:
@@ -125,6 +132,10 @@ def _print_table(result: Preview) -> None:
     console.print(f"[bold]{result.count}[/bold] recipients; excluded: {excluded}")
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/yellow] {warning}")
+    quiet = result.deferred.get("quiet_hours") or {}
+    if quiet.get("count"):
+        console.print(f"{quiet['count']} recipients are outside their quiet-hours window at that time: deferred "
+                      f"until {_iso(quiet['earliest_send_at'])} (the last until {_iso(quiet['latest_send_at'])}).")
     if result.on_suppression_list and not result.excluded["suppressed"]:
         console.print(f"{result.on_suppression_list} of them are on the suppression list: they are skipped at "
                       "send time (--exclude-suppressed leaves them out of the count).")

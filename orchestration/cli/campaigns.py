@@ -45,6 +45,7 @@ from orchestration.sender import (
     status,
 )
 from orchestration.sender.campaigns import company_details
+from orchestration.sender.gates import ON_CAP
 from orchestration.sender.schedule import (
     DEFAULT_MAX_LATENESS_S,
     FREEZE_AT,
@@ -115,15 +116,20 @@ def campaign_group() -> None:
                    f"{format_lateness(DEFAULT_MAX_LATENESS_S)}; off: send however late).")
 @click.option("--freeze-at", type=click.Choice(FREEZE_AT), default="send", show_default=True,
               help="Freeze a scheduled campaign's audience at its send time, or when it is launched (schedule).")
+@click.option("--quiet-hours", default=None, metavar="HH:MM-HH:MM|off",
+              help="This campaign's sending window in the recipient's local time (default: the tenant's).")
+@click.option("--on-cap", type=click.Choice(ON_CAP), default="skip", show_default=True,
+              help="A recipient at the tenant's frequency cap is skipped, or deferred until the cap frees up.")
 @_json
 @click.pass_context
 def create_command(
     ctx: click.Context, tenant_id: int, name: str, query: AudienceQuery, template: str, max_attempts: int | None,
     retry_base_seconds: float | None, rate: float | None, send_at: str | None, max_lateness: str | None,
-    freeze_at: str, as_json: bool,
+    freeze_at: str, quiet_hours: str | None, on_cap: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Create a draft campaign for a segment (launch it to freeze its recipients, or to queue it for --send-at)."""
-    settings = CampaignSettings(max_attempts=max_attempts, retry_base_seconds=retry_base_seconds, rate_limit_per_s=rate)
+    settings = CampaignSettings(max_attempts=max_attempts, retry_base_seconds=retry_base_seconds, rate_limit_per_s=rate,
+                                quiet_hours=quiet_hours, on_cap=on_cap)  # fmt: skip
     ledger = Ledger(home_of(ctx).ledger)
     zone = get_settings(ledger, tenant_id).timezone
     schedule = None

@@ -23,7 +23,7 @@ from orchestration.messages.shortcodes import render
 from orchestration.sender.pacing import sender_throughput_setting, set_sender_throughput
 from orchestration.tenants.credentials import TwilioCredentials, load_twilio, save_twilio, twilio_summary
 from orchestration.tenants.secret_key import TokenCipher
-from orchestration.tenants.settings import get_settings, update_settings
+from orchestration.tenants.settings import TenantSettings, effective_send_rules, get_settings, update_settings
 from orchestration.tenants.twilio_client import REAL_TWILIO, check_credentials
 
 tenant_option = click.option(
@@ -141,6 +141,7 @@ def show(ctx: click.Context, tenant_id: int) -> None:
         f"  cost estimates:        {_price_text(tenant_price(ledger, tenant_id))}",
         f"  {_rules_line(get_rules(ledger, tenant_id))}",
         f"  time zone:             {settings.timezone or 'not set'}",
+        f"  {_send_rules_line(settings)}",
         "Twilio",
     ]
     if summary is None:
@@ -156,6 +157,14 @@ def show(ctx: click.Context, tenant_id: int) -> None:
             f"  updated:               {summary.updated_at}",
         ]
     click.echo("\n".join(lines))
+
+
+def _send_rules_line(settings: TenantSettings) -> str:
+    quiet_hours, state_rules = effective_send_rules(settings)
+    window = "at any hour" if quiet_hours == "off" else f"{quiet_hours} in the recipient's local time"
+    default = " (default)" if settings.quiet_hours is None else ""
+    return (f"quiet hours: send {window}{default}; Florida/Oklahoma rules {'on' if state_rules else 'off'}; "
+            f"frequency cap {settings.frequency_cap}")
 
 
 def _default_api_url() -> str:
@@ -183,7 +192,14 @@ def _default_api_url() -> str:
 @click.option("--filtered-pause-min", type=int, default=None,
               help="Final outcomes needed before the 30007 share can pause a campaign (default 20).")
 @click.option("--timezone", default=None, help="The business's IANA time zone (America/New_York): how a --send-at "
-              "without an offset is read.")
+              "without an offset is read, and the zone of a recipient whose own zone is not known.")
+@click.option("--quiet-hours", default=None, metavar="HH:MM-HH:MM|off",
+              help="Send only in this window of the recipient's local time (default 08:00-21:00, the US TCPA "
+                   "window); off: any hour (Florida/Oklahoma numbers still get 08:00-20:00 while state rules are on).")
+@click.option("--state-rules", type=click.Choice(["on", "off"]), default=None,
+              help="Florida and Oklahoma numbers: 08:00-20:00 and at most 3 messages in 24 h (default on).")
+@click.option("--frequency-cap", default=None, metavar="N/PERIOD|off",
+              help="At most N messages per number per period across all campaigns, e.g. 3/7d or 2/24h (default off).")
 @click.pass_context
 def settings_command(
     ctx: click.Context,
@@ -200,6 +216,9 @@ def settings_command(
     filtered_pause_share: float | None,
     filtered_pause_min: int | None,
     timezone: str | None,
+    quiet_hours: str | None,
+    state_rules: str | None,
+    frequency_cap: str | None,
 ) -> None:
     """Change the tenant's sending settings and rules on delivery errors (only the options given)."""
     _, ledger = _ledger(ctx)
@@ -217,6 +236,9 @@ def settings_command(
         retry_base_seconds=retry_base_seconds,
         failure_streak_pause=failure_streak,
         timezone=timezone,
+        quiet_hours=quiet_hours,
+        state_rules=state_rules,
+        frequency_cap=frequency_cap,
     )
     rules = update_rules(ledger, tenant_id, **rule_changes)
     click.echo(
@@ -224,6 +246,7 @@ def settings_command(
         f"{settings.max_attempts} attempts, retry base {settings.retry_base_seconds:g} s, "
         f"pause after {settings.failure_streak_pause} failures in a row; time zone {settings.timezone or 'not set'}."
     )
+    click.echo(f"  {_send_rules_line(settings)}")
     if price_per_segment is not None:
         set_tenant_price(ledger, tenant_id, price)
     click.echo(f"  cost estimates: {_price_text(tenant_price(ledger, tenant_id))}")

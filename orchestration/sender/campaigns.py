@@ -25,6 +25,8 @@ from orchestration.messages.pricing import CostEstimate, tenant_price
 from orchestration.messages.segments import count_segments_many
 from orchestration.messages.shortcodes import check_template, render_many, used_shortcodes
 from orchestration.recurring import first_messages
+from orchestration.sender.gates import check_on_cap, normalized_quiet_hours
+from orchestration.sender.quiet_hours import own_zone
 from orchestration.sender.schedule import Schedule, missed_reason, verdict
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import TenantSettings, ensure_tenant, get_settings
@@ -53,6 +55,13 @@ class CampaignSettings:
     retry_base_seconds: float | None = None
     rate_limit_per_s: float | None = None
     failure_streak_pause: int | None = None
+    quiet_hours: str | None = None  # the campaign's own sending window (HH:MM-HH:MM or off); None: the tenant's
+    on_cap: str = "skip"  # a recipient at the frequency cap is skipped, or deferred until the cap frees up
+
+    def send_rules(self) -> dict[str, Any]:
+        """The campaign's quiet hours (normalized) and on_cap, checked (a UserError)."""
+        return {"quiet_hours": None if self.quiet_hours is None else normalized_quiet_hours(self.quiet_hours),
+                "on_cap": check_on_cap(self.on_cap)}
 
     def resolved(self, tenant: TenantSettings) -> dict[str, Any]:
         values = {
@@ -109,6 +118,8 @@ class Campaign:
     freeze_at: str = "send"  # scheduled: the audience is frozen at the send time, or when it was launched
     freeze_pending: int = 0  # 1: queued, its audience is frozen by the send run at its send time
     first_run_at: float | None = None  # when a send run first started it (the lateness no longer applies)
+    quiet_hours: str | None = None  # its own sending window (HH:MM-HH:MM or off); None: the tenant's
+    on_cap: str = "skip"  # what a recipient at the frequency cap gets: skip, or defer until the cap frees up
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Campaign:
@@ -186,6 +197,7 @@ def create_campaign(
         check_arguments(query)
     tenant = ensure_tenant(ledger, tenant_id)
     values = (settings or CampaignSettings()).resolved(tenant)
+    rules = (settings or CampaignSettings()).send_rules()
     if schedule is not None:
         if kind != "segment":
             raise UserError(f"Only a segment campaign can be scheduled, not a {kind} send.")
@@ -193,6 +205,7 @@ def create_campaign(
                        tenant.timezone, "schedule it")  # fmt: skip
     with ledger.write() as con:
         campaign_id = _insert_campaign(con, tenant_id, name, kind, _audience_json(query), template, values)
+        _set_send_rules(con, tenant_id, campaign_id, rules)
         if schedule is not None:
             con.execute(load_sql("sender/campaign_set_schedule.sql"),
                         {"tenant_id": tenant_id, "campaign_id": campaign_id, "send_at": schedule.send_at,
@@ -213,6 +226,11 @@ def queue_scheduled_in(
                  "max_lateness_s": schedule.max_lateness_s, "freeze_at": "send"})  # fmt: skip
     _set_freeze_pending(con, tenant.tenant_id, campaign_id, True)
     return audit.campaign(con, "launch", transition(con, tenant.tenant_id, campaign_id, "launch", new_generation=True))
+
+
+def _set_send_rules(con: sqlite3.Connection, tenant_id: int, campaign_id: int, rules: dict[str, Any]) -> None:
+    con.execute(load_sql("sender/campaign_set_send_rules.sql"),
+                {"tenant_id": tenant_id, "campaign_id": campaign_id, **rules})  # fmt: skip
 
 
 def _refuse_missed(send_at: float, max_lateness_s: float | None, now: float, zone: str | None, action: str) -> None:
@@ -381,9 +399,17 @@ def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.D
         frame["full_name"].fillna("").astype(str).tolist(),
         bodies.astype(str).tolist(),
         segments.astype(int).tolist(),
+        _own_zones(frame),
         strict=True,
     )
     con.executemany(load_sql("sender/recipients_insert.sql"), rows)
+
+
+def _own_zones(frame: pd.DataFrame) -> list[str | None]:
+    """Each recipient's own zone for the quiet hours (the anchor's client timezone, else the number's one zone)."""
+    zones = frame["client_timezone"] if "client_timezone" in frame else pd.Series([None] * len(frame))
+    return [own_zone(zone if isinstance(zone, str) else None, phone)
+            for zone, phone in zip(zones.tolist(), frame["phone_e164"].astype(str).tolist(), strict=True)]
 
 
 def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:
@@ -503,6 +529,7 @@ def resend(
                                   settings)
         con.execute(load_sql("sender/campaign_set_origin.sql"),
                     {"tenant_id": tenant_id, "campaign_id": new_id, "origin_campaign_id": campaign_id})
+        _set_send_rules(con, tenant_id, new_id, {"quiet_hours": origin.quiet_hours, "on_cap": origin.on_cap})
         _insert_recipients_in(con, new_id, frame, bodies.reset_index(drop=True))
         return audit.campaign(con, "resend", _finish_launch_in(con, tenant_id, new_id, excluded))
 

@@ -11,10 +11,12 @@ a dropped connection, any 5xx) and after a crash, a recipient is "to verify" (`v
 number of crashes) and is looked up in Twilio's message list before anything is resent: found -> sent with that SID,
 not found -> sent now. A lookup that fails leaves the recipient to verify, due later; it never resends.
 Throttles (429, 21611, 30001) back the sender off as a whole and never count against a person's attempts. The rate
-limit is the sender's, shared through the ledger (`pacing.py`). A watcher thread renews the run's hold on the
-campaign independently of the chunks and halts every wait within WATCH_S of a pause, cancel or lost hold.
-A metered tenant's chunk reserves its SMS credits in the claim's transaction (only what the balance covers; none
-left pauses the campaign "out of credits"); the transaction that records each outcome keeps or refunds them.
+limit is the sender's, shared through the ledger (`pacing.py`). Quiet hours and the frequency cap are claim-time
+gates (`gates.py`): a recipient held back is deferred (due later, still pending) or skipped as frequency_cap. A
+watcher thread renews the run's hold on the campaign independently of the chunks and halts every wait within
+WATCH_S of a pause, cancel or lost hold. A metered tenant's chunk reserves its SMS credits in the claim's
+transaction, after the gates (only what the balance covers; none left pauses the campaign "out of credits"); the
+transaction that records each outcome keeps or refunds them.
 A scheduled campaign is not started before its send time (the run stops as `scheduled`, sending nothing) nor later
 than its max lateness (cancelled as missed_schedule); one that freezes its audience at send time has it frozen by
 the run, while it holds the campaign.
@@ -45,6 +47,7 @@ from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
 from orchestration.sender.campaigns import Campaign, get_campaign, miss_schedule_in, transition
 from orchestration.sender.faults import Faults
+from orchestration.sender.gates import SendRules, hold_back
 from orchestration.sender.pacing import SenderPacing
 from orchestration.sender.ratelimit import TokenBucket
 from orchestration.sender.schedule import verdict
@@ -125,6 +128,7 @@ class RunSummary:
     released: int = 0
     throttled: int = 0
     stranded: int = 0  # left in `sending` by a dead run, made "to verify" by this one
+    deferred: int = 0  # held back by quiet hours or the frequency cap: due later, still pending
     lookups: int = 0
     lookup_failures: int = 0
     chunks: int = 0
@@ -156,6 +160,7 @@ class RunSummary:
             "released": self.released,
             "throttled": self.throttled,
             "stranded": self.stranded,
+            "deferred": self.deferred,
             "lookups": self.lookups,
             "lookup_failures": self.lookup_failures,
             "chunks": self.chunks,
@@ -204,7 +209,8 @@ class CampaignRun:
         now: float | None = None,
     ) -> None:
         """`freeze` freezes the audience of a campaign scheduled to freeze at its send time (it needs the warehouse:
-        `runner.run_campaign` gives it); `now` is the instant the schedule is checked against (default: the clock)."""
+        `runner.run_campaign` gives it); `now` is the instant the run starts at (default: the clock): its clock runs
+        on from there, for the schedule, the quiet hours, the frequency cap, leases and retries alike."""
         self.ledger = ledger
         self.tenant_id = tenant_id
         self.campaign_id = campaign_id
@@ -215,7 +221,7 @@ class CampaignRun:
         self.faults = faults or Faults.from_env()
         self.rng = rng or random.Random()
         self.freeze = freeze
-        self.now = now
+        self._offset = 0.0 if now is None else now - time.time()
         self.runner_id = uuid.uuid4().hex
         self.summary = RunSummary(campaign_id, tenant_id)
         self.pacing = SenderPacing(tenant_id, gateway.sender)
@@ -229,6 +235,10 @@ class CampaignRun:
         self._bucket = TokenBucket(0)
         self._chunk_size = FIRST_UNLIMITED_CHUNK
         self._sender_rate = 0.0
+
+    def _clock(self) -> float:
+        """The run's time (Unix seconds): the wall clock, shifted to start at the `now` a caller injected."""
+        return time.time() + self._offset
 
     @property
     def _keys(self) -> dict[str, Any]:
@@ -260,7 +270,7 @@ class CampaignRun:
 
     def _acquire(self) -> str | None:
         """Takes hold of the campaign; None, or why the run stops at once (busy, scheduled, cancelled)."""
-        now = time.time()
+        now = self._clock()
         with self.ledger.write() as con:
             campaign = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
             if campaign.state in ("completed", "paused", "cancelled", "draft"):
@@ -268,13 +278,12 @@ class CampaignRun:
             if self._owned_by_live_run(campaign, now):
                 return "busy"
             if campaign.state == "queued" and campaign.send_at is not None and campaign.first_run_at is None:
-                moment = now if self.now is None else self.now
-                due = verdict(campaign.send_at, campaign.max_lateness_s, moment)
+                due = verdict(campaign.send_at, campaign.max_lateness_s, now)
                 if due == "early":
                     self.summary.next_due_at = campaign.send_at
                     return "scheduled"
                 if due == "missed":
-                    self.summary.pause_reason = miss_schedule_in(con, self.tenant_id, self.campaign_id, moment
+                    self.summary.pause_reason = miss_schedule_in(con, self.tenant_id, self.campaign_id, now
                                                                  ).pause_reason  # fmt: skip
                     return "cancelled"
             con.execute(load_sql("sender/campaign_first_run.sql"), {**self._keys, "now": now})
@@ -336,7 +345,7 @@ class CampaignRun:
         return (
             con.execute(
                 load_sql("sender/runner_renew.sql"),
-                {**self._keys, "runner_id": self.runner_id, "lease_until": time.time() + RUNNER_LEASE_S},
+                {**self._keys, "runner_id": self.runner_id, "lease_until": self._clock() + RUNNER_LEASE_S},
             ).rowcount
             > 0
         )
@@ -376,7 +385,7 @@ class CampaignRun:
         if left["pending"] == 0:  # only another run's claims are left: a later run recovers them
             self.summary.stopped = "waiting"
             return False
-        wait = left["next_due_at"] - time.time()
+        wait = left["next_due_at"] - self._clock()
         if wait > self.max_wait_s:
             self.summary.stopped = "waiting"
             self.summary.next_due_at = left["next_due_at"]
@@ -394,7 +403,7 @@ class CampaignRun:
 
     def _claim(self, campaign: Campaign) -> list[Delivery]:
         """One transaction: the next due recipients, their send slots at the sender, their lease."""
-        now = time.time()
+        now = self._clock()
         claim_id = uuid.uuid4().hex
         with self.ledger.write() as con:
             if not con.execute(load_sql("sender/runner_is_owner.sql"), {**self._keys, "runner_id": self.runner_id}
@@ -419,6 +428,11 @@ class CampaignRun:
                 load_sql("sender/claim_skip_suppressed.sql"),
                 {"ids": id_list, "tenant_id": self.tenant_id, "now": now},
             ).rowcount
+            held = hold_back(con, SendRules.for_campaign(con, campaign), self.tenant_id, id_list, now)
+            self.summary.deferred += len(held.deferred)
+            skipped += len(held.skipped)
+            if held.ids:
+                id_list = json_ids([i for i in ids if i not in held.ids])
             id_list, out_of_credits = credits.fit_claim(con, self.tenant_id, id_list)
             if out_of_credits is not None:
                 transition(con, self.tenant_id, self.campaign_id, "pause", reason=out_of_credits)
@@ -482,7 +496,7 @@ class CampaignRun:
 
     def _wait_until(self, instant: float) -> bool:
         """Sleeps until `instant` unless the run halts first (False then)."""
-        delay = instant - time.time()
+        delay = instant - self._clock()
         return not (self._halt.wait(delay) if delay > 0 else self._halt.is_set())
 
     def _throttle_wait(self) -> float:
@@ -505,10 +519,10 @@ class CampaignRun:
         if not self._bucket.acquire(self._halt):
             return Outcome(delivery, "released")
         throttled_until = self._throttle_wait()
-        if throttled_until > time.time():
+        if throttled_until > self._clock():
             return Outcome(delivery, "released", due_at=throttled_until)
         latest_start = delivery.lease_until - self.gateway.timeout - LEASE_MARGIN_S
-        if self._halt.is_set() or time.time() > latest_start:
+        if self._halt.is_set() or self._clock() > latest_start:
             return Outcome(delivery, "released")
         self.faults.hit("before_request")
         callback = {"status_callback": self.status_callback} if self.status_callback else {}
@@ -527,7 +541,7 @@ class CampaignRun:
         """Twilio asked the sender to slow down: every run on this sender waits (in the ledger), and so does the
         rest of this chunk."""
         with self.ledger.write() as con:
-            until = self.pacing.throttle(con, time.time(), result.retry_after)
+            until = self.pacing.throttle(con, self._clock(), result.retry_after)
         with self._throttle_lock:
             self._throttled_until = max(self._throttled_until, until)
         return until
@@ -536,7 +550,7 @@ class CampaignRun:
         """The SID of this recipient's message if an earlier attempt reached Twilio (a GatewayError if Twilio
         cannot say). A SID that another recipient of the tenant already owns is not this recipient's."""
         self.summary.lookups += 1
-        start = datetime.fromtimestamp(since - CLOCK_SKEW_S, UTC)
+        start = datetime.fromtimestamp(since - self._offset - CLOCK_SKEW_S, UTC)  # Twilio keeps wall-clock times
         try:
             found = self.gateway.find_sent(delivery.phone, since=start, body=delivery.body)
         except GatewayError:
@@ -559,7 +573,7 @@ class CampaignRun:
 
     def _record(self, outcomes: list[Outcome], campaign: Campaign) -> None:
         """Writes one chunk's results, suppressions, streak and any auto-pause in ONE transaction."""
-        now = time.time()
+        now = self._clock()
         settles, closes, opt_outs = [], [], []
         pause_reason = None
         with self.ledger.write() as con:
@@ -687,7 +701,7 @@ class CampaignRun:
         """Recipients a dead run left in `sending` become "to verify": pending, looked up before any resend once
         their lease is over and Twilio's list has settled. One transaction, no request: a crash here changes
         nothing, and the need to look up survives every later crash."""
-        now = time.time()
+        now = self._clock()
         with self.ledger.write() as con:
             rows = con.execute(
                 load_sql("sender/stranded_to_verify.sql"),

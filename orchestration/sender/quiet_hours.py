@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -68,6 +69,7 @@ def window_for(phone_e164: str, base: Window, state_rules: bool) -> Window:
     return Window(max(base.start, STRICT_STATE_WINDOW.start), min(base.end, STRICT_STATE_WINDOW.end))
 
 
+@lru_cache(maxsize=4096)
 def _zone(name: str | None) -> ZoneInfo | None:
     if not name:
         return None
@@ -77,22 +79,57 @@ def _zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
-def recipient_zone(client_timezone: str | None, phone_e164: str, tenant_zone: str) -> ZoneInfo:
-    """The recipient's zone: the anchor appointment's client timezone when Booknetic stored a valid one, else the
-    phone number's zone when it names exactly one, else the tenant's zone."""
-    stored = _zone(client_timezone)
-    if stored is not None:
-        return stored
+@lru_cache(maxsize=200_000)
+def number_zones(phone_e164: str) -> tuple[str, ...]:
+    """The zones `phonenumbers` gives the number (several for a region that spans zones; () when unknown)."""
     try:
         zones = phone_timezone.time_zones_for_number(phonenumbers.parse(phone_e164))
     except phonenumbers.NumberParseException:
-        zones = ()
-    if len(zones) == 1 and (found := _zone(zones[0])) is not None:
+        return ()
+    return tuple(zone for zone in zones if _zone(zone) is not None)
+
+
+def own_zone(client_timezone: str | None, phone_e164: str) -> str | None:
+    """The zone a recipient carries from the freeze: the anchor appointment's client timezone when Booknetic stored
+    a valid one, else the number's zone when it names exactly one; None: the tenant's zone decides at send time."""
+    if _zone(client_timezone) is not None:
+        return client_timezone
+    zones = number_zones(phone_e164)
+    return zones[0] if len(zones) == 1 else None
+
+
+def recipient_zones(stored: str | None, phone_e164: str, tenant_zone: str | None) -> tuple[ZoneInfo, ...]:
+    """The zones whose wall clock a message to this recipient must respect: its own (`own_zone`), else the
+    tenant's; for a tenant without a zone, every zone the number may be in (it is sent only when all are open)."""
+    for name in (stored, tenant_zone):
+        if (zone := _zone(name)) is not None:
+            return (zone,)
+    zones = tuple(_zone(name) for name in number_zones(phone_e164))
+    return zones or (_zone("UTC"),)
+
+
+def recipient_zone(client_timezone: str | None, phone_e164: str, tenant_zone: str) -> ZoneInfo:
+    """The recipient's zone: the anchor appointment's client timezone when Booknetic stored a valid one, else the
+    phone number's zone when it names exactly one, else the tenant's zone."""
+    found = _zone(own_zone(client_timezone, phone_e164))
+    if found is not None:
         return found
     tenant = _zone(tenant_zone)
     if tenant is None:
         raise ValueError(f"unknown tenant time zone {tenant_zone!r}")
     return tenant
+
+
+def opening_in_all(now: float, zones: tuple[ZoneInfo, ...], window: Window) -> float:
+    """`next_opening` for a recipient whose zone is one of several: the first instant the window is open in all of
+    them (the latest of their openings when the windows never overlap)."""
+    moment = now
+    for _ in range(2 * len(zones) + 2):
+        openings = [next_opening(moment, zone, window) for zone in zones]
+        if all(opening == moment for opening in openings):
+            return moment
+        moment = max(openings)
+    return moment
 
 
 def next_opening(now: float, zone: ZoneInfo, window: Window) -> float:

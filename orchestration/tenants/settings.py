@@ -1,4 +1,5 @@
-"""Per-tenant sending settings kept in the ledger: phone region, rate limit, retries, auto-pause, time zone."""
+"""Per-tenant sending settings kept in the ledger: phone region, rate limit, retries, auto-pause, time zone, quiet
+hours, state rules and the frequency cap."""
 
 from __future__ import annotations
 
@@ -27,7 +28,13 @@ class TenantSettings:
     max_attempts: int = 3
     retry_base_seconds: float = 120.0  # first retry after 120 s, then 240 s, ...
     failure_streak_pause: int = 50  # consecutive failures that auto-pause a campaign
-    timezone: str | None = None  # IANA zone (America/New_York): how a --send-at without an offset is read
+    timezone: str | None = None  # IANA zone (America/New_York): how a --send-at without an offset is read, and the
+    # zone of a recipient whose own zone is not known
+    quiet_hours: str | None = None  # the sending window in the recipient's local time, or off; None: the default
+    # (08:00-21:00, the US TCPA window)
+    state_rules: bool | None = None  # Florida and Oklahoma numbers: 08:00-20:00 and at most 3 messages in 24 h;
+    # None: the default (on)
+    frequency_cap: str = "off"  # at most N messages per number per period across campaigns, e.g. 3/7d
 
 
 _EDITABLE = tuple(f.name for f in fields(TenantSettings) if f.name != "tenant_id")
@@ -80,8 +87,26 @@ def _timezone(value: Any) -> str | None:
     return name
 
 
+def effective_send_rules(settings: TenantSettings) -> tuple[str, bool]:
+    """The tenant's quiet hours and state rules as the sender applies them (its own, else the defaults)."""
+    from orchestration.sender import gates  # the sender package imports this module
+
+    return (settings.quiet_hours or gates.default_quiet_hours(),
+            gates.default_state_rules() if settings.state_rules is None else settings.state_rules)
+
+
+def _switch(label: str, value: Any) -> bool:
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text not in ("on", "off"):
+        raise UserError(f"{label} take on or off, not {value!r}")
+    return text == "on"
+
+
 def validate_settings(settings: TenantSettings) -> TenantSettings:
     """The settings with every value checked and normalized (region upper-cased), or a UserError."""
+    from orchestration.sender import gates  # the sender package imports this module
     return TenantSettings(
         tenant_id=check_tenant_id(settings.tenant_id),
         name=str(settings.name).strip(),
@@ -91,6 +116,9 @@ def validate_settings(settings: TenantSettings) -> TenantSettings:
         retry_base_seconds=_positive_number("Retry base (seconds)", settings.retry_base_seconds),
         failure_streak_pause=_whole_number("Failure streak before pause", settings.failure_streak_pause, 1),
         timezone=_timezone(settings.timezone),
+        quiet_hours=None if settings.quiet_hours is None else gates.normalized_quiet_hours(str(settings.quiet_hours)),
+        state_rules=None if settings.state_rules is None else _switch("State rules", settings.state_rules),
+        frequency_cap=gates.normalized_frequency_cap(str(settings.frequency_cap)),
     )
 
 
@@ -100,7 +128,9 @@ def ensure_tenant_row(con: sqlite3.Connection, tenant_id: int) -> None:
 
 
 def _from_row(row: sqlite3.Row) -> TenantSettings:
-    return TenantSettings(**{name: row[name] for name in ("tenant_id", *_EDITABLE)})
+    values = {name: row[name] for name in ("tenant_id", *_EDITABLE)}
+    rules = values["state_rules"]
+    return TenantSettings(**{**values, "state_rules": None if rules is None else bool(rules)})
 
 
 def _select(con: sqlite3.Connection, tenant_id: int) -> sqlite3.Row | None:
@@ -126,6 +156,10 @@ def ensure_tenant(ledger: Ledger, tenant_id: int, name: str | None = None) -> Te
         return _from_row(_select(con, tenant_id))
 
 
+def _stored(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
 def update_settings(ledger: Ledger, tenant_id: int, **changes: Any) -> TenantSettings:
     """Change some settings (only those given are written, so concurrent updates of others are kept)."""
     unknown = sorted(set(changes) - set(_EDITABLE))
@@ -136,7 +170,7 @@ def update_settings(ledger: Ledger, tenant_id: int, **changes: Any) -> TenantSet
     with ledger.write() as con:
         ensure_tenant_row(con, tenant_id)
         if given:
-            values = {name: getattr(checked, name) if name in given else None for name in _EDITABLE}
+            values = {name: _stored(getattr(checked, name)) if name in given else None for name in _EDITABLE}
             con.execute(load_sql("ledger/queries/tenant_settings_update.sql"), {"tenant_id": tenant_id, **values})
             audit.record(con, tenant_id, "settings.change", "tenant settings", audit.describe(given))
         return _from_row(_select(con, tenant_id))
