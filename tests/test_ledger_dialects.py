@@ -13,10 +13,11 @@ import traceback
 import pytest
 
 from orchestration.config import LEDGER_URL_ENV, Home
+from orchestration.errors import UserError
 from orchestration.ledger import Ledger, store
 from orchestration.ledger import postgres as pg
 from orchestration.sqlfiles import POSTGRES_DIR, SQL_DIR, SqlText, load_sql, postgres_sql, to_psycopg
-from tests.fixtures.servers import fresh_database
+from tests.fixtures.servers import free_port, fresh_database
 from tests.sending import manual, numbers, with_twilio
 
 LEDGER_SQL = ("sender", "delivery", "inbound", "auth", "pricing", "ledger/queries")  # what runs on the ledger
@@ -78,6 +79,14 @@ def test_the_ledger_is_chosen_by_url_then_by_the_home_setting_then_is_the_homes_
         "PostgresLedger", "postgresql", "postgresql://u:pw@db.example:5432/ledger")  # fmt: skip
     assert "pw" not in repr(opened)
     assert Ledger(home.ledger_file).dialect == "sqlite"
+
+
+def test_an_unreachable_postgres_url_is_one_clear_error_without_the_password(monkeypatch):
+    monkeypatch.setattr(pg, "CONNECT_TIMEOUT_S", 1.0)
+    port = free_port(range(25900, 26000))  # nothing listens there
+    with pytest.raises(UserError, match="Cannot connect to the PostgreSQL ledger") as raised:
+        Ledger(f"postgresql://bkntc:hunter2@127.0.0.1:{port}/ledger")
+    assert "hunter2" not in str(raised.value) and f"127.0.0.1:{port}/ledger" in str(raised.value)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------------------

@@ -26,14 +26,16 @@ from typing import Any
 import psycopg
 from psycopg.adapt import Dumper, Loader
 from psycopg.pq import Format
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from orchestration.errors import UserError
 from orchestration.sqlfiles import POSTGRES_DIR, migration_files, postgres_sql
 
 MIGRATIONS_DIR = POSTGRES_DIR / "ledger"
 MIGRATION_LOCK = 0x626B6E74  # the advisory lock key every migrating process takes ("bknt")
 POOL_MAX = int(os.environ.get("BKNTC_SMS_LEDGER_POOL_MAX", "16"))
-POOL_TIMEOUT_S = 60.0
+POOL_TIMEOUT_S = 60.0  # a unit of work waits this long for a free connection
+CONNECT_TIMEOUT_S = 15.0  # a process's first connection: past it, the URL is reported unreachable
 
 _VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS ledger_version (
@@ -148,6 +150,13 @@ def _pool(url: str) -> ConnectionPool:
         if pool is None:
             pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, timeout=POOL_TIMEOUT_S, open=True,
                                   kwargs={"autocommit": True}, configure=_configure, name="ledger")  # fmt: skip
+            try:
+                pool.wait(timeout=CONNECT_TIMEOUT_S)
+            except PoolTimeout:
+                pool.close()
+                raise UserError(f"Cannot connect to the PostgreSQL ledger at {redacted(url)} (in "
+                                f"{CONNECT_TIMEOUT_S:.0f} s): is the server up, and the URL's user, password and "
+                                "database right?") from None  # fmt: skip
             _pools[key] = pool
     return pool
 
