@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BUILD_PACKAGES  := libmariadb-dev pkg-config
-SYSTEM_PACKAGES := mariadb-server chromium $(BUILD_PACKAGES)
+SYSTEM_PACKAGES := mariadb-server postgresql chromium $(BUILD_PACKAGES)
 
 .PHONY: demo test setup setup-demo system-packages apt-install bench bench-quick lint clean reliability
 
@@ -26,7 +26,8 @@ setup-demo: $(STAMP)
 
 setup: $(TEST_STAMP)
 
-# Test-time system packages (MariaDB for the source tests, Chromium for the browser test), when missing.
+# Test-time system packages (MariaDB for the source tests, PostgreSQL for the ledger tests on both dialects,
+# Chromium for the browser test), when missing.
 system-packages:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(SYSTEM_PACKAGES)"
 

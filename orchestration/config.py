@@ -9,6 +9,7 @@ from pathlib import Path
 HOME_ENV = "BKNTC_SMS_HOME"
 DEFAULT_HOME = ".bkntc-sms"
 TWILIO_API_URL_ENV = "BKNTC_SMS_TWILIO_API_URL"
+LEDGER_URL_ENV = "BKNTC_SMS_LEDGER_URL"
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,24 @@ class Home:
         return self.root / "warehouse.duckdb"
 
     @property
-    def ledger(self) -> Path:
+    def ledger(self) -> str | Path:
+        """Where the ledger is: $BKNTC_SMS_LEDGER_URL, else the URL in the home's `ledger.url` file (a
+        `postgresql://` URL), else the SQLite file in the home (the embedded default)."""
+        url = os.environ.get(LEDGER_URL_ENV, "").strip()
+        if not url and self.ledger_url_file.is_file():
+            url = self.ledger_url_file.read_text(encoding="utf-8").strip()
+        return url or self.ledger_file
+
+    @property
+    def ledger_file(self) -> Path:
+        """The SQLite ledger's file (used unless a PostgreSQL URL is set)."""
         return self.root / "ledger.sqlite"
+
+    @property
+    def ledger_url_file(self) -> Path:
+        """The home's ledger setting: one line, `postgresql://user:pass@host:5432/db` (the password may instead be
+        in $PGPASSWORD or ~/.pgpass, as libpq reads them)."""
+        return self.root / "ledger.url"
 
     @property
     def key_file(self) -> Path:

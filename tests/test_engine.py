@@ -28,6 +28,8 @@ from orchestration.tenants import update_settings
 from orchestration.warehouse import Warehouse
 from tests.sending import FAST, TEMPLATE, manual, numbers, once_counted, small_warehouse, state_of, with_twilio
 
+pytestmark = pytest.mark.usefixtures("ledger_url")  # every test on SQLite and on PostgreSQL
+
 
 def accepted_by_number(simulator) -> Counter:
     return Counter(message["to"] for message in simulator.accepted())

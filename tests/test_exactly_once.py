@@ -23,6 +23,8 @@ from orchestration.sender.faults import FAULT_ENV, FAULT_EXIT_CODE
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
 from tests.sending import manual, numbers, once_counted, with_twilio
 
+pytestmark = pytest.mark.usefixtures("ledger_url")  # every test on SQLite and on PostgreSQL
+
 SETTLE = "1.5"  # the sender's lookup waits this long; the realistic list shows a message 1 s after creation
 
 

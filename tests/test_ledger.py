@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import traceback
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,7 @@ from orchestration.messages import templates
 from orchestration.tenants import TenantSettings, ensure_tenant, get_settings, update_settings
 
 WORKERS = 4
+pytestmark = pytest.mark.usefixtures("ledger_url")  # every test on SQLite and on PostgreSQL
 
 
 @pytest.fixture
@@ -144,10 +144,10 @@ def _template_worker(path: str, worker: int, barrier, errors) -> None:
         errors.put(traceback.format_exc())
 
 
-def _run_workers(target, path: Path) -> list[str]:
+def _run_workers(target, path: str) -> list[str]:
     context = multiprocessing.get_context("spawn")
     barrier, errors = context.Barrier(WORKERS), context.Queue()
-    processes = [context.Process(target=target, args=(str(path), w, barrier, errors)) for w in range(WORKERS)]
+    processes = [context.Process(target=target, args=(path, w, barrier, errors)) for w in range(WORKERS)]
     for process in processes:
         process.start()
     for process in processes:
@@ -161,13 +161,13 @@ def _run_workers(target, path: Path) -> list[str]:
 
 @pytest.mark.slow
 def test_concurrent_suppression_imports_from_several_processes_lose_no_number(ledger):
-    assert _run_workers(_import_worker, ledger.path) == []
+    assert _run_workers(_import_worker, ledger.location) == []
     assert SuppressionList(ledger, 1).count() == WORKERS * 500 + 50
 
 
 @pytest.mark.slow
 def test_concurrent_settings_updates_from_several_processes_keep_every_last_value(ledger):
-    assert _run_workers(_settings_worker, ledger.path) == []
+    assert _run_workers(_settings_worker, ledger.location) == []
     settings = get_settings(ledger, 1)
     assert (settings.rate_limit_per_s, settings.max_attempts, settings.retry_base_seconds) == (40, 40, 40)
     assert settings.failure_streak_pause == 40
@@ -175,6 +175,6 @@ def test_concurrent_settings_updates_from_several_processes_keep_every_last_valu
 
 @pytest.mark.slow
 def test_concurrent_template_saves_from_several_processes_lose_no_template(ledger):
-    assert _run_workers(_template_worker, ledger.path) == []
+    assert _run_workers(_template_worker, ledger.location) == []
     names = {t.name for t in templates.list_templates(ledger, 1)}
     assert len(names) == WORKERS * 40 + 1

@@ -61,7 +61,7 @@ class StatusWriter:
             thread.join(timeout=10)
 
     def _work(self) -> None:
-        with self.ledger.read() as con:  # one connection for the writer's life; each batch is BEGIN IMMEDIATE
+        with self.ledger.read() as con:  # one connection for the writer's life; each batch is one transaction
             while True:
                 first = self._queue.get()
                 if first is None:
@@ -94,14 +94,7 @@ class StatusWriter:
         for (_, done), result in zip(batch, results, strict=True):
             done.set_result(result)
 
-    @staticmethod
-    def _transaction(con: sqlite3.Connection, reports: list[_Report]) -> list[Applied]:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            results = [apply_in(con, tenant_id, sid, status, code, source, raw)
-                       for tenant_id, sid, status, code, source, raw in reports]
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-        return results
+    def _transaction(self, con: sqlite3.Connection, reports: list[_Report]) -> list[Applied]:
+        with self.ledger.transaction(con):
+            return [apply_in(con, tenant_id, sid, status, code, source, raw)
+                    for tenant_id, sid, status, code, source, raw in reports]

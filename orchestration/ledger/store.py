@@ -1,7 +1,9 @@
-"""The SQLite ledger: WAL mode, a busy timeout, versioned migrations from `sql/ledger/NNN_*.sql`.
+"""The ledger: a SQLite file by default (WAL mode, a busy timeout, versioned migrations from
+`sql/ledger/NNN_*.sql`), or PostgreSQL when it is opened with a `postgresql://` URL (`orchestration.ledger.postgres`,
+migrations from `sql/postgres/ledger/NNN_*.sql`, the same versions). Callers see one API: `read()` and `write()`.
 
-Every write goes through `Ledger.write()`, which opens `BEGIN IMMEDIATE` so that concurrent writers queue on
-the busy timeout instead of failing on a lock upgrade; a lock that outlasts the timeout is retried with
+On SQLite every write goes through `Ledger.write()`, which opens `BEGIN IMMEDIATE` so that concurrent writers queue
+on the busy timeout instead of failing on a lock upgrade; a lock that outlasts the timeout is retried with
 jittered back-off, so no person ever sees "database is locked".
 """
 
@@ -9,28 +11,25 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from orchestration.sqlfiles import SQL_DIR
+import psycopg
+
+from orchestration.ledger.postgres import PostgresBackend, is_postgres_url, redacted
+from orchestration.sqlfiles import SQL_DIR, migration_files
 
 MIGRATIONS_DIR = SQL_DIR / "ledger"
-_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 30_000
+LedgerError = (sqlite3.Error, psycopg.Error)  # what a failed ledger statement raises, on either dialect
 
 
 def migrations() -> list[tuple[int, Path]]:
-    """The ledger's migrations in order: (version, file)."""
-    found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        match = _MIGRATION_NAME.match(path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return found
+    """The SQLite ledger's migrations in order: (version, file)."""
+    return migration_files(MIGRATIONS_DIR)
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
@@ -39,12 +38,27 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
 
 
 class Ledger:
-    """One ledger file. Connections are opened per unit of work; open a `Ledger` anywhere, cheaply."""
+    """One ledger: a SQLite file path, or a `postgresql://` URL. Connections are opened (SQLite) or taken from a
+    pool (PostgreSQL) per unit of work; open a `Ledger` anywhere, cheaply."""
 
-    def __init__(self, path: str | os.PathLike[str], migrate: bool = True):
-        self.path = Path(path)
+    def __new__(cls, location: str | os.PathLike[str], migrate: bool = True) -> Ledger:
+        if cls is Ledger and is_postgres_url(location):
+            return super().__new__(PostgresLedger)
+        return super().__new__(cls)
+
+    def __init__(self, location: str | os.PathLike[str], migrate: bool = True):
+        self.path = Path(location)
+        self.dialect = "sqlite"
         if migrate:
             self.migrate()
+
+    @property
+    def location(self) -> str:
+        """What opens this ledger again, in another process: the file's path or the URL."""
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.path})"
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +78,17 @@ class Ledger:
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def transaction(self, con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """One write transaction on a connection from `read()` that is kept open (BEGIN IMMEDIATE ... COMMIT)."""
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -108,6 +133,43 @@ class Ledger:
                     con.execute(statement)
                 con.execute(f"PRAGMA user_version = {version:d}")
         return self.version()
+
+
+class PostgresLedger(Ledger):
+    """The ledger on PostgreSQL: `Ledger("postgresql://user:pass@host:5432/db")`."""
+
+    def __init__(self, location: str, migrate: bool = True):
+        self.url = location
+        self.dialect = "postgresql"
+        self._backend = PostgresBackend(location)
+        if migrate:
+            self.migrate()
+
+    @property
+    def path(self) -> Path:
+        raise AttributeError("a PostgreSQL ledger has no file: use `location`")
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"Ledger({redacted(self.url)})"
+
+    def read(self):
+        return self._backend.read()
+
+    def write(self):
+        return self._backend.write()
+
+    def transaction(self, con):
+        return con.transaction()
+
+    def version(self) -> int:
+        return self._backend.version()
+
+    def migrate(self) -> int:
+        return self._backend.migrate()
 
 
 def _statements(script: str) -> list[str]:

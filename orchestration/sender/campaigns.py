@@ -164,6 +164,12 @@ def _select(con: sqlite3.Connection, tenant_id: int, campaign_id: int) -> sqlite
     return row
 
 
+def lock_campaign(con: sqlite3.Connection, tenant_id: int, campaign_id: int) -> None:
+    """Inside a write transaction, before reading a campaign's state to change it: no other writer changes the
+    campaign until this transaction ends (SQLite: the transaction is the only writer; PostgreSQL: a row lock)."""
+    con.execute(load_sql("sender/campaign_lock.sql"), {"tenant_id": tenant_id, "campaign_id": campaign_id})
+
+
 def list_campaigns(ledger: Ledger, tenant_id: int) -> list[Campaign]:
     """The tenant's campaigns, newest first."""
     with ledger.read() as con:
@@ -260,6 +266,7 @@ def transition(
     """Inside a write transaction: apply one lifecycle action, or a UserError naming why it is refused.
 
     Pausing a paused campaign changes nothing (it keeps its first pause reason, the cause a person must see)."""
+    lock_campaign(con, tenant_id, campaign_id)
     current = Campaign.from_row(_select(con, tenant_id, campaign_id))
     if action == "pause" and current.state == "paused":
         return current

@@ -29,7 +29,6 @@ import math
 import os
 import random
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -45,7 +44,8 @@ from orchestration.delivery.settings import callback_url
 from orchestration.gateway import Action, GatewayError, SendResult, classify
 from orchestration.gateway.errors import error_meaning
 from orchestration.ledger import Ledger
-from orchestration.sender.campaigns import Campaign, get_campaign, miss_schedule_in, transition
+from orchestration.ledger.store import LedgerError
+from orchestration.sender.campaigns import Campaign, get_campaign, lock_campaign, miss_schedule_in, transition
 from orchestration.sender.faults import Faults
 from orchestration.sender.gates import SendRules, hold_back
 from orchestration.sender.pacing import SenderPacing
@@ -272,6 +272,7 @@ class CampaignRun:
         """Takes hold of the campaign; None, or why the run stops at once (busy, scheduled, cancelled)."""
         now = self._clock()
         with self.ledger.write() as con:
+            lock_campaign(con, self.tenant_id, self.campaign_id)  # two runs starting at once: one takes the hold
             campaign = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
             if campaign.state in ("completed", "paused", "cancelled", "draft"):
                 return campaign.state  # nothing for a run to do: say so, not "busy"
@@ -335,7 +336,7 @@ class CampaignRun:
                             self._lost.set()
                             self._halt.set()
                     renewed = time.monotonic()
-            except sqlite3.Error:  # a busy ledger: try again next tick; the hold lasts RUNNER_LEASE_S
+            except LedgerError:  # a busy ledger: try again next tick; the hold lasts RUNNER_LEASE_S
                 if time.monotonic() - renewed > RUNNER_LEASE_S - RENEW_EVERY_S:
                     self._lost.set()
                     self._halt.set()

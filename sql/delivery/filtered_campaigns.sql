@@ -2,10 +2,10 @@
 -- least one of them carrier filtering (30007): what the share rule checks between reports.
 SELECT c.tenant_id, c.campaign_id,
        count(*) AS final,
-       sum(r.delivery_error_code = 30007) AS filtered
+       sum(CASE WHEN r.delivery_error_code = 30007 THEN 1 ELSE 0 END) AS filtered
 FROM campaigns AS c
 JOIN recipients AS r ON r.campaign_id = c.campaign_id
 WHERE c.state IN ('queued', 'sending') AND (:tenant_id IS NULL OR c.tenant_id = :tenant_id)
   AND r.delivery_status IN ('delivered', 'undelivered', 'failed')
 GROUP BY c.tenant_id, c.campaign_id
-HAVING sum(r.delivery_error_code = 30007) > 0
+HAVING sum(CASE WHEN r.delivery_error_code = 30007 THEN 1 ELSE 0 END) > 0

@@ -13,6 +13,6 @@ FROM (
     FROM delivery_resends AS d
     JOIN recipients AS r ON r.recipient_id = d.recipient_id
     WHERE d.previous_sid = :sid AND d.tenant_id = :tenant_id
-)
+) AS owners
 ORDER BY current DESC
 LIMIT 1

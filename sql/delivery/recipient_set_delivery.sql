@@ -3,5 +3,5 @@ UPDATE recipients
 SET delivery_status = :status,
     delivery_error_code = coalesce(:error_code, delivery_error_code),
     delivered_at = coalesce(delivered_at, :delivered_at),
-    delivery_next_check_at = CASE WHEN :final THEN NULL ELSE delivery_next_check_at END
+    delivery_next_check_at = CASE WHEN :final = 1 THEN NULL ELSE delivery_next_check_at END
 WHERE recipient_id = :recipient_id

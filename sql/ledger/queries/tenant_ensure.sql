@@ -1,2 +1,3 @@
 -- Give a tenant its row (default settings) when it has none.
-INSERT OR IGNORE INTO tenants (tenant_id) VALUES (:tenant_id)
+INSERT INTO tenants (tenant_id) VALUES (:tenant_id)
+ON CONFLICT (tenant_id) DO NOTHING

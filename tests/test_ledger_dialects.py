@@ -1,0 +1,210 @@
+"""The ledger's two dialects: every migration exists for both, the SQL files' parameters are rewritten for psycopg
+without touching literals, every ledger SQL file plans on PostgreSQL, the ledger is chosen by URL, migrations from
+several processes at once apply once, and several processes claiming one campaign get disjoint chunks."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import re
+import time
+import traceback
+
+import pytest
+
+from orchestration.config import LEDGER_URL_ENV, Home
+from orchestration.errors import UserError
+from orchestration.ledger import Ledger, store
+from orchestration.ledger import postgres as pg
+from orchestration.sqlfiles import POSTGRES_DIR, SQL_DIR, SqlText, load_sql, postgres_sql, to_psycopg
+from tests.fixtures.servers import free_port, fresh_database
+from tests.sending import manual, numbers, with_twilio
+
+LEDGER_SQL = ("sender", "delivery", "inbound", "auth", "pricing", "ledger/queries")  # what runs on the ledger
+WORKERS = 4
+CHUNK = 10
+
+# --- both dialects, no server needed ----------------------------------------------------------------------
+
+
+def test_every_migration_exists_for_both_dialects_under_the_same_version_and_name():
+    sqlite = {version: path.name for version, path in store.migrations()}
+    postgres = {version: path.name for version, path in pg.migrations()}
+    assert sqlite, "no SQLite migration found"
+    missing = {f"sql/postgres/ledger/{name}" for v, name in sqlite.items() if postgres.get(v) != name}
+    extra = {f"sql/ledger/{name}" for v, name in postgres.items() if sqlite.get(v) != name}
+    assert not missing, f"migrations without a PostgreSQL version (see docs/ARCHITECTURE.md): {sorted(missing)}"
+    assert not extra, f"PostgreSQL migrations without a SQLite version: {sorted(extra)}"
+
+
+def test_every_postgres_variant_replaces_a_shared_file():
+    variants = [p.relative_to(POSTGRES_DIR) for p in POSTGRES_DIR.rglob("*.sql")]
+    migrations = {path.relative_to(POSTGRES_DIR) for _, path in pg.migrations()}
+    orphans = [str(v) for v in variants if v not in migrations and not (SQL_DIR / v).is_file()]
+    assert orphans == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM t WHERE a = ? AND b = ?", "SELECT * FROM t WHERE a = %s AND b = %s"),
+        ("UPDATE t SET a = :a WHERE id = :id_2", "UPDATE t SET a = %(a)s WHERE id = %(id_2)s"),
+        ("SELECT ':no' || '?' || 'it''s :x', :yes", "SELECT ':no' || '?' || 'it''s :x', %(yes)s"),
+        ("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", "SELECT strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now')"),
+        ("SELECT CAST(:v AS json), :v::text", "SELECT CAST(%(v)s AS json), %(v)s::text"),
+        ("-- why? :none here, 100%\nSELECT a % 2 FROM \"t?\"", "-- why? :none here, 100%%\nSELECT a %% 2 FROM \"t?\""),
+        ("/* :x ? */ SELECT ?", "/* :x ? */ SELECT %s"),
+    ],
+)
+def test_parameters_are_rewritten_for_psycopg_outside_literals_comments_and_casts(sql, expected):
+    assert to_psycopg(sql) == expected
+
+
+def test_a_file_with_a_postgres_variant_is_replaced_and_one_without_is_shared():
+    claim = load_sql("sender/claim_candidates.sql")
+    assert isinstance(claim, SqlText) and "SKIP LOCKED" not in claim
+    assert "FOR UPDATE SKIP LOCKED" in postgres_sql(claim)
+    shared = load_sql("sender/claim_set_lease.sql")
+    assert postgres_sql(shared) == to_psycopg(shared)
+
+
+def test_the_ledger_is_chosen_by_url_then_by_the_home_setting_then_is_the_homes_sqlite_file(home, monkeypatch):
+    assert home.ledger == home.ledger_file == home.root / "ledger.sqlite"
+    home.ledger_url_file.write_text("postgresql://u:pw@db.example:5432/ledger\n", encoding="utf-8")
+    assert Home.resolve(home.root).ledger == "postgresql://u:pw@db.example:5432/ledger"
+    monkeypatch.setenv(LEDGER_URL_ENV, "postgresql://other@db2/ledger")
+    assert home.ledger == "postgresql://other@db2/ledger"
+    opened = Ledger("postgresql://u:pw@db.example:5432/ledger", migrate=False)
+    assert (type(opened).__name__, opened.dialect, opened.location) == (
+        "PostgresLedger", "postgresql", "postgresql://u:pw@db.example:5432/ledger")  # fmt: skip
+    assert "pw" not in repr(opened)
+    assert Ledger(home.ledger_file).dialect == "sqlite"
+
+
+def test_an_unreachable_postgres_url_is_one_clear_error_without_the_password(monkeypatch):
+    monkeypatch.setattr(pg, "CONNECT_TIMEOUT_S", 1.0)
+    port = free_port(range(25900, 26000))  # nothing listens there
+    with pytest.raises(UserError, match="Cannot connect to the PostgreSQL ledger") as raised:
+        Ledger(f"postgresql://bkntc:hunter2@127.0.0.1:{port}/ledger")
+    assert "hunter2" not in str(raised.value) and f"127.0.0.1:{port}/ledger" in str(raised.value)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------------
+
+
+def _ledger_files() -> list[str]:
+    names = []
+    for area in LEDGER_SQL:
+        for path in sorted((SQL_DIR / area).glob("*.sql")):
+            if "$" not in path.read_text(encoding="utf-8"):  # DuckDB's `$name`: a warehouse query kept nearby
+                names.append(str(path.relative_to(SQL_DIR)))
+    return names
+
+
+def _plan_parameters(sql: str) -> dict | list:
+    """A value of the right kind for each parameter: a number for times, limits and delays, else NULL."""
+    bare = re.sub(r"'(?:[^']|'')*'|--[^\n]*", "", sql)
+    names = set(re.findall(r"(?<!:):([A-Za-z_]\w*)", bare))
+    number = re.compile(r"limit|now|_s$|_at$")
+    if names:
+        return {name: 0 if number.search(name) else None for name in names}
+    return [None] * bare.count("?")
+
+
+@pytest.mark.postgres
+def test_every_ledger_sql_file_plans_on_postgres(postgres_server):
+    ledger = Ledger(fresh_database(postgres_server))
+    failed = {}
+    with ledger.read() as con:
+        for name in _ledger_files():
+            sql = load_sql(name)
+            try:
+                con.raw.cursor().execute("EXPLAIN " + postgres_sql(sql), _plan_parameters(sql))
+            except Exception as exc:  # noqa: BLE001 - every file's error, not the first only
+                failed[name] = str(exc).splitlines()[0]
+    pg.close_pools()
+    assert failed == {}, "write a PostgreSQL variant in sql/postgres/<same path> (see docs/ARCHITECTURE.md)"
+
+
+def _migrate_worker(url: str, barrier, out) -> None:
+    try:
+        barrier.wait(timeout=60)
+        out.put(Ledger(url).version())
+    except BaseException:
+        out.put(traceback.format_exc())
+
+
+@pytest.mark.postgres
+def test_several_processes_migrating_one_new_database_at_once_apply_each_version_once(postgres_server):
+    url = fresh_database(postgres_server)
+    context = multiprocessing.get_context("spawn")
+    barrier, out = context.Barrier(WORKERS), context.Queue()
+    processes = [context.Process(target=_migrate_worker, args=(url, barrier, out)) for _ in range(WORKERS)]
+    for process in processes:
+        process.start()
+    results = [out.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    latest = pg.migrations()[-1][0]
+    assert results == [latest] * WORKERS
+    with Ledger(url, migrate=False).read() as con:
+        versions = [row[0] for row in con.execute("SELECT version FROM ledger_version ORDER BY version")]
+    pg.close_pools()
+    assert versions == [version for version, _ in pg.migrations()]
+
+
+def _claim_worker(url: str, worker: int, campaign_id: int, barrier, out) -> None:
+    """Claims chunks of the campaign with the engine's own statements until none is left. The first claim waits
+    for every other worker's first claim while its transaction is open: they can only all get there if no claim
+    waits for another's locked rows."""
+    try:
+        ledger = Ledger(url)
+        claimed, chunk = [], 0
+        while True:
+            with ledger.write() as con:
+                ids = [row[0] for row in con.execute(load_sql("sender/claim_candidates.sql"),
+                                                     {"campaign_id": campaign_id, "now": time.time(), "limit": CHUNK})]
+                if ids:
+                    rows = con.execute(load_sql("sender/claim_mark_sending.sql"),
+                                       {"ids": json.dumps(ids), "claim_id": f"w{worker}-{chunk}", "lease_until": 0,
+                                        "now": 0}).fetchall()  # fmt: skip
+                    claimed += [row["recipient_id"] for row in rows]
+                if chunk == 0:
+                    barrier.wait(timeout=60)
+            chunk += 1
+            if not ids:
+                break
+        out.put((worker, claimed))
+    except BaseException:
+        out.put((worker, traceback.format_exc()))
+
+
+@pytest.mark.postgres
+def test_several_processes_claiming_one_campaign_get_disjoint_chunks_and_lose_none(home, postgres_server, monkeypatch):
+    ledger_url = fresh_database(postgres_server)  # PostgreSQL only: SQLite's claims never run at once (one writer)
+    monkeypatch.setenv(LEDGER_URL_ENV, ledger_url)
+    ledger = with_twilio(home)
+    campaign_id = manual(ledger, numbers(400))
+    with ledger.read() as con:
+        everyone = sorted(row[0] for row in con.execute(
+            "SELECT recipient_id FROM recipients WHERE campaign_id = ?", (campaign_id,)))  # fmt: skip
+    context = multiprocessing.get_context("spawn")
+    barrier, out = context.Barrier(WORKERS), context.Queue()
+    processes = [context.Process(target=_claim_worker, args=(ledger_url, w, campaign_id, barrier, out))
+                 for w in range(WORKERS)]  # fmt: skip
+    for process in processes:
+        process.start()
+    results = dict(out.get(timeout=180) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    errors = [r for r in results.values() if isinstance(r, str)]
+    assert errors == []
+    claimed = [rid for worker in results.values() for rid in worker]
+    assert len(claimed) == len(set(claimed)), "a recipient was claimed twice"  # 0 duplicates
+    assert sorted(claimed) == everyone  # 0 lost
+    assert all(len(worker) >= CHUNK for worker in results.values())  # every worker claimed, at the same time
+    with ledger.read() as con:
+        states = dict(con.execute("SELECT state, count(*) FROM recipients WHERE campaign_id = ? GROUP BY state",
+                                  (campaign_id,)).fetchall())  # fmt: skip
+    pg.close_pools()
+    assert states == {"sending": len(everyone)}
