@@ -109,7 +109,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
                   "first_id": min(ids, default=0), "last_id": max(ids, default=0)}
         frame = con.execute(sample_sql(), values).fetch_df()[list(RECIPIENT_COLUMNS)]
         sql = zones_sql(query)
-        zones = con.execute(sql, bind(sql, bound_values(query))).to_arrow_table()
+        zones = con.execute(sql, bind(sql, bound_values(query))).fetchall()
     count, excluded = counted["recipients"], {reason: counted[reason] for reason in EXCLUSIONS}
     on_list = excluded["suppressed"] if query.exclude_suppressed else None
     if ledger is not None and not query.exclude_suppressed:
@@ -209,12 +209,12 @@ def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
         )
 
 
-def _gates(ledger: Ledger | None, query: AudienceQuery, zones: pa.Table) -> Any:
+def _gates(ledger: Ledger | None, query: AudienceQuery, zones: list[tuple[str, str | None]]) -> Any:
     """What the send-time gates would do to the recipients at the preview's instant: the frequency cap (an
     exclusion) and the quiet hours (a deferral)."""
     from orchestration.sender.gates import preview_gates  # the sender package imports this one
 
-    phones, client_zones = zones["phone_e164"].to_pylist(), zones["client_timezone"].to_pylist()
+    phones, client_zones = [phone for phone, _ in zones], [zone for _, zone in zones]
     moment = query.as_of_utc().timestamp()
     if ledger is None:
         return preview_gates(None, query.tenant_id, phones, client_zones, moment)
