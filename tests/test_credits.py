@@ -19,6 +19,8 @@ from orchestration.sender.faults import FAULT_EXIT_CODE
 from tests.sending import FAST, TEMPLATE, manual, numbers, small_warehouse, with_twilio
 from tests.test_crash_safety import SETTINGS, campaign_run, finish
 
+pytestmark = pytest.mark.usefixtures("ledger_url")  # every test on SQLite and on PostgreSQL
+
 OPERATOR = Actor("op@example.com", role="operator")
 ADMIN = Actor("admin1@example.com", role="admin", tenant_id=1)
 ANALYST = Actor("ann@example.com", role="analyst", tenant_id=1)

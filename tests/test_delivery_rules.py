@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter
 
+import pytest
 from click.testing import CliRunner
 
 from orchestration.audiences import AudienceQuery
@@ -21,6 +22,8 @@ from orchestration.sender import CampaignSettings, create_campaign, delivery_log
 from orchestration.simulator import DEMO_FROM
 from tests.sending import FAST, TEMPLATE, manual, numbers, once_counted, with_twilio
 from tests.test_segments import appointment, build_warehouse, customer
+
+pytestmark = pytest.mark.usefixtures("ledger_url")  # every test on SQLite and on PostgreSQL
 
 UNREGISTERED = "+12025550034"  # the simulator fails it with 30034
 UNREACHABLE = "+12025550003"  # undelivered 30003

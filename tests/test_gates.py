@@ -33,6 +33,8 @@ from orchestration.tenants import get_settings, update_settings
 from tests.sending import FAST, manual, with_twilio
 from tests.test_segments import build_warehouse, customer
 
+pytestmark = pytest.mark.usefixtures("ledger_url")  # every test on SQLite and on PostgreSQL
+
 NEW_YORK, CHICAGO, LOS_ANGELES = "+12125550100", "+13125550100", "+12135550100"
 IDAHO = "+12085550100"  # America/Boise or America/Los_Angeles: the number names two zones
 FLORIDA, OKLAHOMA = "+13055550100", "+19185550100"

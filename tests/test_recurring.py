@@ -28,6 +28,8 @@ from orchestration.sender import delivery_log, get_campaign, run_campaign, tenan
 from tests.sending import small_warehouse, with_twilio
 from tests.test_segments import appointment, build_warehouse, customer
 
+pytestmark = pytest.mark.usefixtures("ledger_url")  # every test on SQLite and on PostgreSQL
+
 HOUR, DAY = 3600, 86400
 DAY1 = datetime(2026, 12, 2, 15, 0, tzinfo=UTC).timestamp()  # 10:00 in New York
 DAY2 = DAY1 + DAY

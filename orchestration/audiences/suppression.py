@@ -3,7 +3,8 @@ list (excluded when a query excludes it) and its undeliverable numbers (always; 
 
 A process that previews often reads them once per ledger change: each ledger path keeps one SQLite connection
 whose `PRAGMA data_version` moves whenever another connection commits, and the tables read since the last move
-are reused. The version is read before the rows, so a commit in between makes the next read fetch them again."""
+are reused. The version is read before the rows, so a commit in between makes the next read fetch them again.
+A PostgreSQL ledger has no such counter: each call reads the rows from its pool."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ def suppressed_numbers(ledger: Ledger, tenant_id: int) -> pa.Table:
     `undeliverable` (Twilio reported it cannot receive SMS); each number once."""
     if not 0 <= tenant_id <= SQLITE_MAX_INTEGER:  # the warehouse check names the unknown tenant to the person
         return no_suppressed_numbers()
+    if ledger.dialect != "sqlite":
+        with ledger.read() as con:
+            return _table(tenant_id, con.execute(load_sql("segments/suppressed_numbers.sql"),
+                                                 {"tenant_id": tenant_id}).fetchall())  # fmt: skip
     watched = _watched(ledger)
     with watched.lock:
         version = watched.con.execute("PRAGMA data_version").fetchone()[0]
@@ -49,12 +54,15 @@ def suppressed_numbers(ledger: Ledger, tenant_id: int) -> pa.Table:
             watched.version, watched.tables = version, {}
         if tenant_id not in watched.tables:
             rows = watched.con.execute(load_sql("segments/suppressed_numbers.sql"), {"tenant_id": tenant_id}).fetchall()
-            watched.tables[tenant_id] = pa.table(
-                {"tenant_id": pa.array([tenant_id] * len(rows), pa.int32()),
-                 "phone_e164": pa.array([r[0] for r in rows], pa.string()),
-                 "listed": pa.array([bool(r[1]) for r in rows], pa.bool_()),
-                 "undeliverable": pa.array([bool(r[2]) for r in rows], pa.bool_())}, schema=_SCHEMA)  # fmt: skip
+            watched.tables[tenant_id] = _table(tenant_id, rows)
         return watched.tables[tenant_id]
+
+
+def _table(tenant_id: int, rows: list) -> pa.Table:
+    return pa.table({"tenant_id": pa.array([tenant_id] * len(rows), pa.int32()),
+                     "phone_e164": pa.array([r[0] for r in rows], pa.string()),
+                     "listed": pa.array([bool(r[1]) for r in rows], pa.bool_()),
+                     "undeliverable": pa.array([bool(r[2]) for r in rows], pa.bool_())}, schema=_SCHEMA)  # fmt: skip
 
 
 def _watched(ledger: Ledger) -> _Watched:

@@ -57,9 +57,11 @@ class CreditStatement:
                 "consumption": self.consumption}  # fmt: skip
 
 
-def balance_in(con: sqlite3.Connection, tenant_id: int) -> int | None:
-    """The tenant's balance in SMS segments, or None when it is not metered."""
-    row = con.execute(load_sql("credits/balance_get.sql"), {"tenant_id": tenant_id}).fetchone()
+def balance_in(con: sqlite3.Connection, tenant_id: int, lock: bool = False) -> int | None:
+    """The tenant's balance in SMS segments, or None when it is not metered. `lock`: inside a write transaction
+    that reserves from it (PostgreSQL: the account's row stays locked until the transaction ends)."""
+    sql = load_sql("credits/balance_lock.sql" if lock else "credits/balance_get.sql")
+    row = con.execute(sql, {"tenant_id": tenant_id}).fetchone()
     return None if row is None else int(row[0])
 
 
@@ -144,7 +146,7 @@ def refuse_short(con: sqlite3.Connection, tenant_id: int, campaign_id: int, acti
 def fit_claim(con: sqlite3.Connection, tenant_id: int, ids: str) -> tuple[str, str | None]:
     """Inside the claim's transaction: the claim's recipients (a JSON array) that the balance covers, in order, and
     the pause reason when it covers none of them; unchanged for a tenant that is not metered."""
-    available = balance_in(con, tenant_id)
+    available = balance_in(con, tenant_id, lock=True)
     if available is None:
         return ids, None
     chosen, total, needed = [], 0, None

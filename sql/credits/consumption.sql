@@ -7,5 +7,5 @@ SELECT e.campaign_id, c.name,
 FROM credit_entries AS e
 LEFT JOIN campaigns AS c ON c.campaign_id = e.campaign_id
 WHERE e.tenant_id = :tenant_id AND e.kind != 'topup'
-GROUP BY e.campaign_id
+GROUP BY e.campaign_id, c.name
 ORDER BY e.campaign_id
