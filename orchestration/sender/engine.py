@@ -592,6 +592,8 @@ class CampaignRun:
                     opt_outs.append(item)
                 elif item.action is Action.PAUSE and pause_reason is None:
                     pause_reason = _pause_reason(item.result)
+            if any(item.outcome == "sent" for item in outcomes):
+                self.pacing.unthrottle(con)  # the sender's row before the credit balance's, as a claim takes them
             credits.settle_attempts(con, outcomes, settles, closes, now)
             con.executemany(load_sql("sender/recipient_settle.sql"), settles)
             con.executemany(load_sql("sender/attempt_close.sql"), closes)
@@ -603,8 +605,6 @@ class CampaignRun:
                 ],
             )
             con.execute(load_sql("sender/campaign_set_streak.sql"), {**self._keys, "failure_streak": streak})
-            if any(item.outcome == "sent" for item in outcomes):
-                self.pacing.unthrottle(con)
             if pause_reason is None and streak >= fresh.failure_streak_pause:
                 pause_reason = f"{streak} failed attempts in a row (last: {self._last_error(outcomes)})"
             if pause_reason is not None and fresh.state == "sending":
