@@ -1,6 +1,7 @@
 """The Dagster instance's settings for sending: at most one run per campaign and a few per tenant (tag concurrency
 limits of the run queue), and the instance's storage: SQLite files in the home by default, PostgreSQL when
-`BKNTC_SMS_DAGSTER_PG_URL` is set (the URL is referenced by its variable name, never written into dagster.yaml)."""
+`BKNTC_SMS_DAGSTER_PG_URL` is set (the URL is referenced by its variable name, never written into dagster.yaml);
+the run launcher named by the YAML file in `BKNTC_SMS_DAGSTER_RUN_LAUNCHER` (Docker, Kubernetes), when it is set."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ REASON_TAG = "bkntc/reason"  # what asked for it: launch, resume, manual, resend
 DAGSTER_PG_URL_ENV = "BKNTC_SMS_DAGSTER_PG_URL"
 TENANT_RUNS_ENV = "BKNTC_SMS_TENANT_SEND_RUNS"
 MAX_RUNS_ENV = "BKNTC_SMS_MAX_SEND_RUNS"
+RUN_LAUNCHER_ENV = "BKNTC_SMS_DAGSTER_RUN_LAUNCHER"  # a YAML file: dagster.yaml's run_launcher (module, class, config)
 DEFAULT_TENANT_RUNS = 2  # one tenant's campaigns take at most this many of the queue's slots at once
 DEFAULT_MAX_RUNS = 8
 
@@ -35,10 +37,28 @@ def _positive_int(name: str, default: int) -> int:
     return int(raw)
 
 
+def _run_launcher() -> dict | None:
+    """The run launcher block of the YAML file named by `BKNTC_SMS_DAGSTER_RUN_LAUNCHER` (None when unset)."""
+    raw = os.environ.get(RUN_LAUNCHER_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        block = yaml.safe_load(Path(raw).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{RUN_LAUNCHER_ENV} names {raw}, which is not a readable YAML file: {exc}") from None
+    if not (isinstance(block, dict) and isinstance(block.get("module"), str) and isinstance(block.get("class"), str)
+            and set(block) <= {"module", "class", "config"}):  # fmt: skip
+        raise UserError(f"{RUN_LAUNCHER_ENV}: {raw} must hold a run launcher as dagster.yaml's run_launcher takes it "
+                        "(module, class and optional config), e.g. module: dagster_docker, class: DockerRunLauncher.")
+    return block
+
+
 def instance_settings() -> dict:
     """dagster.yaml: queued runs, at most one in progress per campaign and `BKNTC_SMS_TENANT_SEND_RUNS` (default 2)
     per tenant out of `BKNTC_SMS_MAX_SEND_RUNS` (default 8), so one tenant's big campaigns cannot starve the others;
-    run, event-log and schedule storage on PostgreSQL when `BKNTC_SMS_DAGSTER_PG_URL` is set."""
+    run, event-log and schedule storage on PostgreSQL when `BKNTC_SMS_DAGSTER_PG_URL` is set; the run launcher of
+    `BKNTC_SMS_DAGSTER_RUN_LAUNCHER`'s file when it is set (every process that shares the home must see the same
+    file, or each would rewrite dagster.yaml its own way)."""
     max_runs = _positive_int(MAX_RUNS_ENV, DEFAULT_MAX_RUNS)
     tenant_runs = min(_positive_int(TENANT_RUNS_ENV, DEFAULT_TENANT_RUNS), max_runs)
     settings: dict = {
@@ -58,6 +78,8 @@ def instance_settings() -> dict:
     if os.environ.get(DAGSTER_PG_URL_ENV, "").strip():
         # dagster-postgres reads the URL from the environment of each process (webserver, daemon, run workers).
         settings["storage"] = {"postgres": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}}}
+    if (launcher := _run_launcher()) is not None:
+        settings["run_launcher"] = launcher
     return settings
 
 
