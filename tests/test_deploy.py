@@ -238,32 +238,37 @@ def test_the_code_server_serves_the_code_location_that_the_deployments_workspace
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {**grpc, "host": "127.0.0.1", "port": port}}]}))
 
-    with served(["sh", str(DEPLOY / "entrypoint.sh"), *local], deployment_env(home)):
-        listed = wait_for_jobs(workspace, deployment_env(home))
+    log = tmp_path / "code-server.log"
+    with served(["sh", str(DEPLOY / "entrypoint.sh"), *local], deployment_env(home), log) as server:
+        listed = wait_for_jobs(workspace, deployment_env(home), server, log)
 
     assert "send_campaign_job" in listed.split()
 
 
 @contextmanager
-def served(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """The command running (stopped, with its process group, at the end)."""
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
-    try:
-        yield proc
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+def served(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """The command running, its output in `log` (stopped, with its process group, at the end)."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+        try:
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
 
 
-def wait_for_jobs(workspace: Path, env: dict[str, str], timeout: float = 120) -> str:
-    """`dagster job list -w WORKSPACE` once the workspace's gRPC server answers."""
+def wait_for_jobs(workspace: Path, env: dict[str, str], server: subprocess.Popen, log: Path,
+                  timeout: float = 240) -> str:  # fmt: skip
+    """`dagster job list -w WORKSPACE` once the workspace's gRPC server answers (a server that exits fails at
+    once, with its output)."""
     deadline = time.monotonic() + timeout
     while True:
+        assert server.poll() is None, f"the code server exited ({server.returncode}):\n{log.read_text()[-3000:]}"
         done = subprocess.run([str(VENV_BIN / "dagster"), "job", "list", "-w", str(workspace)], env=env, cwd=ROOT,
                               capture_output=True, text=True, timeout=120)  # fmt: skip
         if done.returncode == 0 or time.monotonic() > deadline:
-            assert done.returncode == 0, done.stderr
+            assert done.returncode == 0, f"{done.stderr[-2000:]}\ncode server:\n{log.read_text()[-3000:]}"
             return done.stdout
         time.sleep(1)
 
