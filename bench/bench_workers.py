@@ -1,6 +1,7 @@
 """Send throughput of 1, 2 and 4 worker processes on one PostgreSQL ledger against the simulator (fast mode, 50 ms
 latency), where the CPU goes (workers, simulator, PostgreSQL, the rest of the machine), duplicates and lost
-recipients; and the same one-worker campaign on the SQLite ledger beside PostgreSQL.
+recipients; and the same one-worker campaign on the SQLite ledger beside PostgreSQL. 10,000 recipients per worker
+(a manual send's limit; `--quick`: 4,000, about a minute and a half).
 
 A campaign is worked by one run at a time: a run takes the campaign's hold (`runner_claim.sql`, renewed by its
 watcher) and a second run on it stops at once as `busy`. So N workers work N campaigns, one each, of N tenants
@@ -40,6 +41,7 @@ from bench.bench_send import provenance, start_simulator
 from orchestration.config import LEDGER_URL_ENV, Home
 from orchestration.ledger import Ledger
 from orchestration.sender import CampaignSettings, send_manual
+from orchestration.sender.manual import MAX_MANUAL
 from orchestration.sender.pacing import set_sender_throughput
 from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
@@ -268,7 +270,8 @@ def _row(point: Point, base: Point | None, goal: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="4,000 recipients per worker (about 2 minutes)")
-    parser.add_argument("--per-worker", type=int, default=None, help="recipients per worker's campaign")
+    parser.add_argument("--per-worker", type=int, default=None,
+                        help=f"recipients per worker's campaign (at most {MAX_MANUAL:,}, a manual send's limit)")
     parser.add_argument("--worker", nargs=2, type=int, metavar=("TENANT", "CAMPAIGN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -276,7 +279,7 @@ def main() -> None:
         return
     from tests.fixtures.servers import fresh_database, running_postgres
 
-    per_worker = args.per_worker or (4_000 if args.quick else 20_000)
+    per_worker = args.per_worker or (4_000 if args.quick else MAX_MANUAL)
     points: list[Point] = []
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as folder:
         root = Path(folder)
@@ -316,9 +319,9 @@ def main() -> None:
             f"{cores * p.recipients / _our_cpu(p):,.0f} msg/s if they had all {cores} cores)"
             for p in points[:3]
         )
-        + f"; one worker alone kept {_our_cpu(pg1) / pg1.whole_s:.2f} cores busy (its process about one: the "
-        f"interpreter's lock), so {cores} cores allow at most {cores * pg1.whole_s / _our_cpu(pg1):.2f}× its rate "
-        "with no other work on the machine.",
+        + f"; one worker kept {_our_cpu(pg1) / pg1.whole_s:.2f} cores busy (worker + simulator + PostgreSQL), so "
+        f"{cores} cores allow at most {cores * pg1.whole_s / _our_cpu(pg1):.2f}× its rate with no other work on "
+        "the machine.",
         "",
         f"One worker, the same campaign ({per_worker:,} recipients): SQLite {sqlite.steady_rate:,.0f} msg/s, "
         f"PostgreSQL {pg1.steady_rate:,.0f} msg/s (PostgreSQL / SQLite = {pg1.steady_rate / sqlite.steady_rate:.2f}×).",
