@@ -24,9 +24,10 @@ from bench import BENCHMARKS_MD
 REPO = Path(__file__).resolve().parent.parent
 # Round 2 of the sender (realistic simulator) and delivery tracking (the callback receiver, polling): run by the
 # "extras" stage like the other single-purpose scripts, full size or --quick, their sections folded into the report.
-# Issue 17's goals side by side with MariaDB (bench_preview) and the claim-time checks' costs (credits) run there too.
+# Issue 17's goals side by side with MariaDB (bench_preview) and the claim-time checks' costs (credits) run there too,
+# and the send workers on one PostgreSQL ledger (bench_workers).
 SENDER_SCRIPTS = ("bench_reconcile", "bench_sender_limit", "bench_callbacks", "bench_poll", "bench_preview",
-                  "bench_credits")
+                  "bench_credits", "bench_workers")
 PLOTS = REPO / "bench" / "plots"
 
 FULL = {

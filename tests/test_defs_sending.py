@@ -19,6 +19,7 @@ from orchestration.defs.sending.instance import (
     write_instance_config,
 )
 from orchestration.defs.sending.jobs import send_campaign_job
+from orchestration.defs.sending.pg_storage import with_psycopg2
 from orchestration.defs.sending.sensors import send_queue_sensor
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
@@ -194,5 +195,20 @@ def test_dagster_storage_moves_to_postgres_by_variable_name_only(home, monkeypat
 
     text = write_instance_config(home).read_text()
 
-    assert yaml.safe_load(text)["storage"] == {"postgres": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}}}
+    assert yaml.safe_load(text)["storage"] == {"custom": {
+        "module": "orchestration.defs.sending.pg_storage", "class": "PostgresStorage",
+        "config": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}}}}  # fmt: skip
     assert "s3cret" not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u:pw@db:5432/dagster", "postgresql+psycopg2://u:pw@db:5432/dagster"),
+        ("postgres://u@db/dagster?sslmode=require", "postgresql+psycopg2://u@db/dagster?sslmode=require"),
+        ("postgresql+psycopg2://u@db/dagster", "postgresql+psycopg2://u@db/dagster"),
+        ("postgresql+pg8000://u@db/dagster", "postgresql+pg8000://u@db/dagster"),
+    ],
+)
+def test_dagster_storage_urls_get_the_psycopg2_driver_dagster_postgres_is_written_for(url, expected):
+    assert with_psycopg2(url) == expected

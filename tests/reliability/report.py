@@ -24,7 +24,8 @@ from typing import Any
 from tests.reliability.harness import ARTIFACTS, ROOT
 
 REPORT = ROOT / "RELIABILITY.md"
-SCENARIOS = ("crash_storm", "provider_faults", "contention", "bad_input", "tenant_isolation", "secrets")
+SCENARIOS = ("crash_storm", "pg_kill_storm", "provider_faults", "contention", "bad_input", "tenant_isolation",
+             "secrets")
 MEASURED_PATHS = ("orchestration/sender", "orchestration/gateway", "orchestration/simulator", "sql/sender")
 STAMP_PATTERN = re.compile(r"at commit `([0-9a-f]{40})`")  # what tests/test_reliability_report.py reads
 
@@ -121,6 +122,39 @@ def crash_storm(f: dict[str, Any]) -> list[str]:
         f"| ledger `sent` rows / their SIDs equal the simulator's SIDs | {f['ledger_sent_rows']:,} / "
         f"{f['ledger_sids_equal_simulator_sids']} |",
         f"| wall time ({f['kills']} lives + the final run) | {f['elapsed_s']} s |",
+    ]
+
+
+def pg_kill_storm(f: dict[str, Any]) -> list[str]:
+    return [
+        f"Two campaigns of one tenant on one From number ({f['recipients']:,} recipients in all) in one "
+        f"**PostgreSQL** ledger, sent at {f['rate_limit_per_s']} segments/s shared through the sender's pacing "
+        f"row, each worked by `bkntc-sms campaign run` in its own process (Dagster's storage on the same server), "
+        f"{f['workers']} at once; after each of "
+        f"{f['rounds']} rounds the workers swap campaigns. The simulator runs as in the crash storm above (seed "
+        f"{f['seed']}). Each process was ended only after its life had messages of its campaign accepted: "
+        f"{f['sigkills']} SIGKILLs and {f['fault_hook_exits']} exits from the crash hook (`BKNTC_SMS_FAULT`).",
+        "",
+        "| figure | value |", "|---|---|",
+        f"| lives (kills) / lives that had messages accepted first | {f['kills']} / {f['lives_with_progress']} |",
+        f"| SIGKILLs mid-work (messages accepted in that life, recipients left after it) | {f['sigkills_mid_work']} / "
+        f"{f['sigkills']} |",
+        f"| kills that caught messages accepted but not yet recorded | "
+        f"{f['kills_with_messages_accepted_but_not_recorded']} |",
+        f"| a campaign taken over by the other worker's process after a kill | {f['takeovers_by_the_other_worker']} |",
+        f"| claims a dead run left open (`interrupted`) / found by the lookup, not resent | {f['interrupted']:,} / "
+        f"{f['recovered_sent']:,} |",
+        f"| 5xx answers after the message was created / connections dropped after it | "
+        f"{f['errors_after_create']} / {f['dropped_after_create']} |",
+        f"| messages created by the simulator (during the lives / by the final runs) | "
+        f"{f['accepted_by_simulator']:,} ({f['accepted_during_lives']:,} / "
+        f"{f['accepted_by_simulator'] - f['accepted_during_lives']:,}) |",
+        f"| **lost** | **{f['lost']}** |",
+        f"| **duplicates** | **{f['duplicates']}** |",
+        f"| ledger `sent` rows / their SIDs equal the simulator's SIDs | {f['ledger_sent_rows']:,} / "
+        f"{f['ledger_sids_equal_simulator_sids']} |",
+        f"| wall time (load average at the end) | {f['elapsed_s']} s "
+        f"({', '.join(f'{x:.1f}' for x in f['load_average'])}) |",
     ]
 
 
@@ -250,6 +284,8 @@ def secrets(f: dict[str, Any]) -> list[str]:
 
 TITLES = {
     "crash_storm": ("Crash storm", crash_storm, "tests/reliability/test_crash_storm.py"),
+    "pg_kill_storm": ("Kill storm, two workers on PostgreSQL", pg_kill_storm,
+                      "tests/reliability/test_pg_kill_storm.py"),
     "provider_faults": ("Provider fault storm", provider_faults, "tests/reliability/test_provider_faults.py"),
     "contention": ("Contention", contention, "tests/reliability/test_contention.py"),
     "bad_input": ("Bad input corpus", bad_input, "tests/reliability/test_bad_input.py"),

@@ -21,6 +21,7 @@ LAUNCHED_BY_TAG = "bkntc/launched_by"  # who asked for the run: a CLI user, "con
 REASON_TAG = "bkntc/reason"  # what asked for it: launch, resume, manual, resend, run, retry
 
 DAGSTER_PG_URL_ENV = "BKNTC_SMS_DAGSTER_PG_URL"
+PG_STORAGE_MODULE = "orchestration.defs.sending.pg_storage"
 TENANT_RUNS_ENV = "BKNTC_SMS_TENANT_SEND_RUNS"
 MAX_RUNS_ENV = "BKNTC_SMS_MAX_SEND_RUNS"
 RUN_LAUNCHER_ENV = "BKNTC_SMS_DAGSTER_RUN_LAUNCHER"  # a YAML file: dagster.yaml's run_launcher (module, class, config)
@@ -76,8 +77,10 @@ def instance_settings() -> dict:
         "telemetry": {"enabled": False},
     }
     if os.environ.get(DAGSTER_PG_URL_ENV, "").strip():
-        # dagster-postgres reads the URL from the environment of each process (webserver, daemon, run workers).
-        settings["storage"] = {"postgres": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}}}
+        # dagster-postgres reads the URL from the environment of each process (webserver, daemon, run workers), on
+        # the psycopg2 driver it needs (pg_storage.py: SQLAlchemy 2.1 would pick psycopg 3 for postgresql://).
+        settings["storage"] = {"custom": {"module": PG_STORAGE_MODULE, "class": "PostgresStorage",
+                                          "config": {"postgres_url": {"env": DAGSTER_PG_URL_ENV}}}}  # fmt: skip
     if (launcher := _run_launcher()) is not None:
         settings["run_launcher"] = launcher
     return settings
