@@ -57,7 +57,8 @@ def test_preview_counts_recipients_and_each_exclusion(phones):
     result = preview(warehouse, ledger, AudienceQuery(1, "recent_bookers", exclude_suppressed=True, as_of=AS_OF))
     assert (result.count, result.excluded) == (
         3,
-        {"no_phone": 1, "invalid_phone": 1, "duplicate_phone": 2, "suppressed": 1, "undeliverable": 0, "frequency_cap": 0},
+        {"no_phone": 1, "invalid_phone": 1, "duplicate_phone": 2, "suppressed": 1, "undeliverable": 0,
+         "frequency_cap": 0},
     )
 
 

@@ -25,8 +25,8 @@ from orchestration.audiences.query import (
     known_appointment_statuses,
     preview_sql,
     sample_sql,
-    zones_sql,
     segment_sql,
+    zones_sql,
 )
 from orchestration.audiences.segments import SEGMENTS
 from orchestration.audiences.suppression import no_suppressed_numbers, suppressed_numbers

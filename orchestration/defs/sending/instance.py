@@ -5,6 +5,7 @@ the run launcher named by the YAML file in `BKNTC_SMS_DAGSTER_RUN_LAUNCHER` (Doc
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -96,4 +97,28 @@ def write_instance_config(home: Home) -> Path:
         pending = path.with_suffix(f".yaml.{os.getpid()}")  # a process reading it never sees half a file
         pending.write_text(text, encoding="utf-8")
         os.replace(pending, path)
+    if not os.environ.get(DAGSTER_PG_URL_ENV, "").strip():
+        prepare_sqlite_storage(home.dagster_home)
     return path
+
+
+# The files of Dagster's SQLite storage (run, event-log index, schedule); all there: the storage was created.
+SQLITE_STORAGE_FILES = ("history/runs.db", "history/runs/index.db", "schedules/schedules.db")
+
+
+def prepare_sqlite_storage(dagster_home: Path) -> None:
+    """Creates the instance's SQLite storage once, under a lock, before any Dagster process uses it: processes that
+    start together on a fresh home (webserver, daemon, code server, a CLI) would otherwise each create and stamp
+    the same databases, which leaves alembic's version table with two heads and the storage unusable."""
+    if all((dagster_home / name).is_file() for name in SQLITE_STORAGE_FILES):
+        return
+    with (dagster_home / ".storage.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all((dagster_home / name).is_file() for name in SQLITE_STORAGE_FILES):
+            return
+        from dagster import DagsterInstance  # only on a fresh home: importing Dagster costs seconds
+
+        with DagsterInstance.from_config(str(dagster_home)) as instance:
+            instance.get_runs(limit=1)
+            instance.event_log_storage.get_asset_records()
+            instance.all_instigator_state()
