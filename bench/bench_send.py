@@ -38,6 +38,7 @@ from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
 from orchestration.warehouse import Warehouse
+from orchestration.warehouse.phones import normalize_distinct
 from orchestration.warehouse.sync import build_facts
 
 PORT = 34300
@@ -80,6 +81,10 @@ def build_warehouse(path: str, customers: int) -> None:
             """,
             {"n": customers},
         )
+        phones = con.sql("SELECT 'US' AS region, phone_e164 AS phone FROM customers").to_arrow_table()
+        zones = normalize_distinct(phones)  # noqa: F841 (read by DuckDB's replacement scan): as the sync stores them
+        con.execute("UPDATE customers AS c SET phone_zones = z.phone_zones FROM zones AS z"
+                    " WHERE z.phone = c.phone_e164")
         con.execute("INSERT INTO tenants VALUES (1, 'Bench')")
         con.execute("INSERT INTO company VALUES (1, 'Bench Spa', '', '', '')")
         build_facts(con, datetime.now(UTC))

@@ -12,6 +12,7 @@ from orchestration.audiences.query import bind, bound_values, segment_sql
 from orchestration.audiences.suppression import no_suppressed_numbers
 from orchestration.sqlfiles import load_sql
 from orchestration.warehouse import Warehouse
+from orchestration.warehouse.phones import normalize_phone_with_zones
 from orchestration.warehouse.sync import build_facts
 
 AS_OF = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -20,13 +21,14 @@ DAY = 86_400
 
 
 def customer(cid: int, tenant: int = 1, phone: str | None = None, status: str = "ok", first: str = "") -> dict:
-    """A customer row; by default an 'ok' phone unique to the customer."""
+    """A customer row; by default an 'ok' phone unique to the customer, with its zones as the sync finds them."""
     e164 = (phone or f"+1202555{cid:04d}") if status == "ok" else None
+    zones = list(normalize_phone_with_zones(e164)[2] or ()) if e164 else None
     return {
         "tenant_id": tenant, "customer_id": cid, "first_name": first or f"First{cid}", "last_name": f"Last{cid}",
         "full_name": f"{first or f'First{cid}'} Last{cid}", "email": f"c{cid}@example.com",
         "phone_raw": e164 or ("" if status == "no_phone" else "12"), "phone_e164": e164, "phone_status": status,
-        "gender": "",
+        "phone_zones": zones, "gender": "",
     }  # fmt: skip
 
 

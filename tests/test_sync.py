@@ -40,17 +40,24 @@ def test_sync_copies_every_source_table_into_a_raw_table(synced):
     assert rows(synced, "SELECT count(*) FROM raw_service_categories") == [(1,)]
 
 
-def test_customers_get_tenant_zero_full_names_e164_phones_and_created_timestamps(synced):
+def test_customers_get_tenant_zero_full_names_e164_phones_with_their_zones_and_created_timestamps(synced):
+    new_york, berlin = ["America/New_York"], ["Europe/Berlin"]
     assert rows(synced, "SELECT * FROM customers ORDER BY customer_id") == [
         (0, 1, "Ada", "Lovelace", "Ada Lovelace", "ada@example.com", "+12125550123", "+12125550123", "ok",
-         date(1990, 12, 10), "female", datetime(2024, 1, 2, 3, 4, 5)),
+         new_york, date(1990, 12, 10), "female", datetime(2024, 1, 2, 3, 4, 5)),
         (0, 2, "Bob", "", "Bob", "bob@example.com", "(212) 555-0124", "+12125550124", "ok",
-         None, "male", datetime(2024, 2, 3)),
-        (0, 3, "", "", "", "", None, None, "no_phone", None, "", None),
+         new_york, None, "male", datetime(2024, 2, 3)),
+        (0, 3, "", "", "", "", None, None, "no_phone", None, None, "", None),
         (7, 4, "Jörg", "Müller", "Jörg Müller", "joerg@example.de", "030 12345678", "+493012345678", "ok",
-         None, "male", datetime(2024, 3, 4, 5, 6, 7)),
+         berlin, None, "male", datetime(2024, 3, 4, 5, 6, 7)),
         (7, 5, "Eve", "", "Eve", "eve@example.de", "not a phone", None, "invalid_phone",
-         None, "female", datetime(2024, 3, 5)),
+         None, None, "female", datetime(2024, 3, 5)),
+    ]
+
+
+def test_customer_facts_carry_each_numbers_zones(synced):
+    assert rows(synced, "SELECT customer_id, phone_zones FROM customer_facts ORDER BY customer_id") == [
+        (1, ["America/New_York"]), (2, ["America/New_York"]), (3, None), (4, ["Europe/Berlin"]), (5, None),
     ]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -34,14 +34,17 @@ from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
 from orchestration.warehouse import Warehouse
 
+if TYPE_CHECKING:
+    from orchestration.sender.gates import GatePreview, SendRules, ZoneGroup
+
 EXCLUSIONS = ("no_phone", "invalid_phone", "duplicate_phone", "suppressed", "undeliverable")
 # The columns of sql/segments/preview.sql.
-PREVIEW_COUNTS = ("recipients", *EXCLUSIONS, "on_list", "sample_ids", "sample_anchors")
+PREVIEW_COUNTS = ("recipients", *EXCLUSIONS, "on_list", "sample_ids", "sample_anchors", "zone_groups")
 RECIPIENT_COLUMNS = (
     "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
     "anchor_appointment_id", "anchor_starts_at", "anchor_ends_at", "anchor_status",
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
-    "location_name", "location_address", "client_timezone",
+    "location_name", "location_address", "client_timezone", "phone_zone",
 )  # fmt: skip
 # DuckDB's working memory while snapshotting recipients; the rest spills to disk (Warehouse.spilling_reader). One
 # thread: each DuckDB thread keeps its own buffers, and on the snapshot path the ledger inserts, not the query, set
@@ -100,21 +103,20 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     sql = preview_sql(query)
     with warehouse.shared_reader() as con:
         warnings = check_against_data(con, query)
+        rules = _send_rules(ledger, query)
+        values = bound_values(query, sample=max(sample, 1), **zone_values(rules if ledger is not None else None))
         con.register("suppressed_numbers", suppressed)
-        counted = dict(zip(PREVIEW_COUNTS, con.execute(sql, bind(sql, bound_values(query, sample=max(sample, 1))))
-                           .fetchall()[0], strict=True))  # fmt: skip
+        counted = dict(zip(PREVIEW_COUNTS, con.execute(sql, bind(sql, values)).fetchall()[0], strict=True))
         ids = (counted["sample_ids"] or [])[:sample]
         anchors = [anchor or None for anchor in (counted["sample_anchors"] or [])[:sample]]
         values = {"tenant_id": query.tenant_id, "customer_ids": ids, "anchor_ids": anchors,
                   "first_id": min(ids, default=0), "last_id": max(ids, default=0)}
         frame = con.execute(sample_sql(), values).fetch_df()[list(RECIPIENT_COLUMNS)]
-        sql = zones_sql(query)
-        zones = con.execute(sql, bind(sql, bound_values(query))).fetchall()
     count, excluded = counted["recipients"], {reason: counted[reason] for reason in EXCLUSIONS}
     on_list = excluded["suppressed"] if query.exclude_suppressed else None
     if ledger is not None and not query.exclude_suppressed:
         on_list = counted["on_list"]
-    gated = _gates(ledger, query, zones)
+    gated = _gates(ledger, rules, query, _zone_groups(counted["zone_groups"]))
     return Preview(
         tenant_id=query.tenant_id,
         segment=query.segment,
@@ -209,17 +211,43 @@ def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
         )
 
 
-def _gates(ledger: Ledger | None, query: AudienceQuery, zones: list[tuple[str, str | None]]) -> Any:
+def _send_rules(ledger: Ledger | None, query: AudienceQuery) -> SendRules:
+    """The send-time rules of the query's tenant (the default ones without a ledger)."""
+    from orchestration.sender.gates import preview_rules  # the sender package imports this one
+
+    if ledger is None:
+        return preview_rules(None, query.tenant_id)
+    with ledger.read() as con:
+        return preview_rules(con, query.tenant_id)
+
+
+def zone_values(rules: SendRules | None) -> dict[str, Any]:
+    """The values recipient_zones.sql binds: the Florida and Oklahoma area codes and which numbers need their
+    messages counted for a cap (`rules`: the tenant's send rules; None: no ledger, so nothing is counted)."""
+    from orchestration.sender.quiet_hours import STRICT_STATE_AREA_CODES
+
+    return {"strict_area_codes": sorted(STRICT_STATE_AREA_CODES),
+            "capped_numbers": rules.capped_numbers if rules is not None else None}  # fmt: skip
+
+
+def _zone_groups(rows: list[dict[str, Any]] | None) -> list[ZoneGroup]:
+    """recipient_zones.sql's rows as the gates' preview takes them."""
+    from orchestration.sender.gates import ZoneGroup
+
+    return [ZoneGroup(row["client_timezone"], tuple(row["phone_zones"] or ()), row["strict_state"],
+                      row["recipients"], tuple(row["counted"] or ())) for row in rows or ()]  # fmt: skip
+
+
+def _gates(ledger: Ledger | None, rules: SendRules, query: AudienceQuery, groups: list[ZoneGroup]) -> GatePreview:
     """What the send-time gates would do to the recipients at the preview's instant: the frequency cap (an
     exclusion) and the quiet hours (a deferral)."""
-    from orchestration.sender.gates import preview_gates  # the sender package imports this one
+    from orchestration.sender.gates import preview_gates
 
-    phones, client_zones = [phone for phone, _ in zones], [zone for _, zone in zones]
     moment = query.as_of_utc().timestamp()
-    if ledger is None:
-        return preview_gates(None, query.tenant_id, phones, client_zones, moment)
+    if ledger is None or not any(group.counted for group in groups):
+        return preview_gates(None, rules, query.tenant_id, groups, moment)
     with ledger.read() as con:
-        return preview_gates(con, query.tenant_id, phones, client_zones, moment)
+        return preview_gates(con, rules, query.tenant_id, groups, moment)
 
 
 def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:

@@ -168,15 +168,10 @@ def classified_sql(query: AudienceQuery) -> str:
 
 
 def preview_sql(query: AudienceQuery) -> str:
-    """A preview's counts and the sample's customer and anchor ids in one statement (sql/segments/preview.sql;
-    binds $sample)."""
-    return f"{_members_sql(query)}\n{load_sql('segments/preview.sql')}"
-
-
-def zones_sql(query: AudienceQuery) -> str:
-    """Every recipient's number with its anchor appointment's client timezone (sql/segments/recipient_zones.sql),
-    what the send-time gates need to preview the quiet hours and the frequency cap."""
-    return f"{_members_sql(query)}\n{load_sql('segments/recipient_zones.sql')}"
+    """A preview's counts, the sample's customer and anchor ids and the recipients' zone groups in one statement
+    (sql/segments/preview.sql and recipient_zones.sql; binds $sample, $strict_area_codes and $capped_numbers)."""
+    zones = f"recipient_zones AS ({load_sql('segments/recipient_zones.sql')})\n"
+    return f"{_members_sql(query)},\n{zones}{load_sql('segments/preview.sql')}"
 
 
 def sample_sql() -> str:

@@ -26,7 +26,7 @@ from orchestration.messages.segments import count_segments_many
 from orchestration.messages.shortcodes import check_template, render_many, used_shortcodes
 from orchestration.recurring import first_messages
 from orchestration.sender.gates import check_on_cap, normalized_quiet_hours
-from orchestration.sender.quiet_hours import own_zone
+from orchestration.sender.quiet_hours import own_zone, own_zone_of
 from orchestration.sender.schedule import Schedule, missed_reason, verdict
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import TenantSettings, ensure_tenant, get_settings
@@ -413,10 +413,18 @@ def _insert_recipients_in(con: sqlite3.Connection, campaign_id: int, frame: pd.D
 
 
 def _own_zones(frame: pd.DataFrame) -> list[str | None]:
-    """Each recipient's own zone for the quiet hours (the anchor's client timezone, else the number's one zone)."""
-    zones = frame["client_timezone"] if "client_timezone" in frame else pd.Series([None] * len(frame))
-    return [own_zone(zone if isinstance(zone, str) else None, phone)
-            for zone, phone in zip(zones.tolist(), frame["phone_e164"].astype(str).tolist(), strict=True)]
+    """Each recipient's own zone for the quiet hours (the anchor's client timezone, else the number's one zone):
+    an audience's rows carry the number's zone as the sync found it (`phone_zone`); rows without that column
+    (typed numbers, a resend) have it looked up by number."""
+    zones = [_text(zone) for zone in frame["client_timezone"]] if "client_timezone" in frame else [None] * len(frame)
+    if "phone_zone" in frame:
+        return [own_zone_of(zone, _text(number_zone)) for zone, number_zone in zip(zones, frame["phone_zone"],
+                                                                                  strict=True)]  # fmt: skip
+    return [own_zone(zone, phone) for zone, phone in zip(zones, frame["phone_e164"].astype(str), strict=True)]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _finish_launch(ledger: Ledger, tenant_id: int, campaign_id: int, excluded: dict[str, int]) -> Campaign:

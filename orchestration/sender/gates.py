@@ -17,6 +17,7 @@ import sqlite3
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from orchestration.errors import UserError
 from orchestration.sender.quiet_hours import (
@@ -25,10 +26,12 @@ from orchestration.sender.quiet_hours import (
     Window,
     is_strict_state_number,
     opening_in_all,
-    own_zone,
+    own_zone_of,
     parse_window,
     recipient_zones,
-    window_for,
+    respected_zones,
+    single_zone,
+    strict_state_window,
 )
 from orchestration.sqlfiles import load_sql
 
@@ -133,13 +136,23 @@ class SendRules:
 
     def window_of(self, phone_e164: str) -> Window | None:
         """The number's window: the campaign's, narrowed to 08:00-20:00 for Florida and Oklahoma under state rules."""
-        if self.window is None:
-            return STRICT_STATE_WINDOW if self.state_rules and is_strict_state_number(phone_e164) else None
-        return window_for(phone_e164, self.window, self.state_rules)
+        return self.window_of_numbers(is_strict_state_number(phone_e164))
+
+    def window_of_numbers(self, strict_state: bool) -> Window | None:
+        """`window_of` the numbers in Florida and Oklahoma (`strict_state`), or of the others."""
+        if not (self.state_rules and strict_state):
+            return self.window
+        return STRICT_STATE_WINDOW if self.window is None else strict_state_window(self.window)
 
     def caps_of(self, phone_e164: str) -> tuple[FrequencyCap, ...]:
         strict = (STRICT_STATE_CAP,) if self.state_rules and is_strict_state_number(phone_e164) else ()
         return ((self.cap,) if self.cap else ()) + strict
+
+    @property
+    def capped_numbers(self) -> str | None:
+        """Which numbers a cap counts messages for: `every` (the tenant's cap), `strict_state` (Florida's and
+        Oklahoma's, under state rules), None (no cap)."""
+        return "every" if self.cap else "strict_state" if self.state_rules else None
 
     @property
     def longest_cap_s(self) -> float:
@@ -170,9 +183,13 @@ class Openings:
         window = self.rules.window_of(phone_e164)
         if window is None:
             return self.now
-        key = (window, recipient_zones(stored_zone, phone_e164, self.rules.tenant_zone))
+        return self.opening(window, recipient_zones(stored_zone, phone_e164, self.rules.tenant_zone))
+
+    def opening(self, window: Window, zones: tuple[ZoneInfo, ...]) -> float:
+        """When `window` opens in all of `zones` (`now` when it is open in all)."""
+        key = (window, zones)
         if key not in self._memo:
-            self._memo[key] = opening_in_all(self.now, key[1], window)
+            self._memo[key] = opening_in_all(self.now, zones, window)
         return self._memo[key]
 
 
@@ -247,23 +264,47 @@ class GatePreview:
     latest_send_at: float | None = None
 
 
-def preview_gates(con: sqlite3.Connection | None, tenant_id: int, phones: list[str], client_zones: list[str | None],
+@dataclass(frozen=True)
+class ZoneGroup:
+    """An audience's recipients who share what the quiet hours look at: the anchor appointment's client timezone,
+    the number's zones as the sync stored them (customers.phone_zones) and whether it is in Florida or Oklahoma;
+    `counted`: the numbers of those a cap applies to (`SendRules.capped_numbers`)."""
+
+    client_timezone: str | None
+    phone_zones: tuple[str, ...]
+    strict_state: bool
+    recipients: int
+    counted: tuple[str, ...] = ()
+
+
+def preview_rules(con: sqlite3.Connection | None, tenant_id: int) -> SendRules:
+    """The rules a preview applies: the tenant's (`con`: a ledger connection), or the default ones without a cap."""
+    if con is None:
+        return SendRules(default_quiet_hours_window(), default_state_rules())
+    return SendRules.of(con, tenant_id)
+
+
+def preview_gates(con: sqlite3.Connection | None, rules: SendRules, tenant_id: int, groups: list[ZoneGroup],
                   now: float) -> GatePreview:  # fmt: skip
-    """The gates' verdict on an audience's recipients at `now` (the tenant's rules; `con`: a ledger connection,
-    None: the default rules and no cap), as a preview reports it."""
-    rules = SendRules.of(con, tenant_id) if con is not None else SendRules(default_quiet_hours_window(),
-                                                                           default_state_rules())  # fmt: skip
-    capped = [phone for phone in phones if rules.caps_of(phone)]
-    recent = recent_messages(con, tenant_id, capped, now - rules.longest_cap_s) if capped and con else {}
-    capped_count, openings, opening_of = 0, [], Openings(rules, now)
-    for phone, zone in zip(phones, client_zones, strict=True):
-        if phone in recent and rules.capped_until(phone, recent[phone], now) is not None:
-            capped_count += 1
+    """The gates' verdict on an audience at `now`, as a preview reports it, from its recipients grouped by zone:
+    a recipient at its cap (its messages counted in the ledger `con`; None: no cap) is capped, not deferred; every
+    other recipient of a group waits for the group's opening. One opening per window and zones, not per person."""
+    phones = [phone for group in groups for phone in group.counted]
+    recent = recent_messages(con, tenant_id, phones, now - rules.longest_cap_s) if phones and con else {}
+    capped, deferred, openings, opening_of = 0, 0, [], Openings(rules, now)
+    for group in groups:
+        at_cap = sum(1 for phone in group.counted
+                     if phone in recent and rules.capped_until(phone, recent[phone], now) is not None)  # fmt: skip
+        capped += at_cap
+        window = rules.window_of_numbers(group.strict_state)
+        if window is None or group.recipients == at_cap:
             continue
-        opening = opening_of(phone, own_zone(zone, phone))
+        own = own_zone_of(group.client_timezone, single_zone(group.phone_zones))
+        opening = opening_of.opening(window, respected_zones(own, group.phone_zones, rules.tenant_zone))
         if opening > now:
+            deferred += group.recipients - at_cap
             openings.append(opening)
-    return GatePreview(capped_count, len(openings), min(openings, default=None), max(openings, default=None))
+    return GatePreview(capped, deferred, min(openings, default=None), max(openings, default=None))
 
 
 def default_quiet_hours_window() -> Window | None:

@@ -66,6 +66,11 @@ def window_for(phone_e164: str, base: Window, state_rules: bool) -> Window:
     rules (the stricter of the two at each end)."""
     if not state_rules or not is_strict_state_number(phone_e164):
         return base
+    return strict_state_window(base)
+
+
+def strict_state_window(base: Window) -> Window:
+    """`base` narrowed to Florida's and Oklahoma's 08:00-20:00 (the stricter of the two at each end)."""
     return Window(max(base.start, STRICT_STATE_WINDOW.start), min(base.end, STRICT_STATE_WINDOW.end))
 
 
@@ -94,8 +99,18 @@ def own_zone(client_timezone: str | None, phone_e164: str) -> str | None:
     a valid one, else the number's zone when it names exactly one; None: the tenant's zone decides at send time."""
     if _zone(client_timezone) is not None:
         return client_timezone
-    zones = number_zones(phone_e164)
+    return single_zone(number_zones(phone_e164))
+
+
+def single_zone(zones: tuple[str, ...]) -> str | None:
+    """The number's zone when its zones (`number_zones`) name exactly one, else None."""
     return zones[0] if len(zones) == 1 else None
+
+
+def own_zone_of(client_timezone: str | None, number_zone: str | None) -> str | None:
+    """`own_zone` of a recipient whose number's single zone is known already (the sync stores every number's zones,
+    customers.phone_zones; None when it has none or several)."""
+    return client_timezone if _zone(client_timezone) is not None else number_zone
 
 
 def recipient_zones(stored: str | None, phone_e164: str, tenant_zone: str | None) -> tuple[ZoneInfo, ...]:
@@ -104,8 +119,20 @@ def recipient_zones(stored: str | None, phone_e164: str, tenant_zone: str | None
     for name in (stored, tenant_zone):
         if (zone := _zone(name)) is not None:
             return (zone,)
-    zones = tuple(_zone(name) for name in number_zones(phone_e164))
-    return zones or (_zone("UTC"),)
+    return _every_zone(number_zones(phone_e164))
+
+
+def respected_zones(own: str | None, zones: tuple[str, ...], tenant_zone: str | None) -> tuple[ZoneInfo, ...]:
+    """`recipient_zones` of a recipient whose own zone and number's zones (`number_zones`, or as the sync stored
+    them) are known already."""
+    for name in (own, tenant_zone):
+        if (zone := _zone(name)) is not None:
+            return (zone,)
+    return _every_zone(zones)
+
+
+def _every_zone(names: tuple[str, ...]) -> tuple[ZoneInfo, ...]:
+    return tuple(zone for zone in map(_zone, names) if zone is not None) or (_zone("UTC"),)
 
 
 def recipient_zone(client_timezone: str | None, phone_e164: str, tenant_zone: str) -> ZoneInfo:

@@ -34,6 +34,7 @@ SELECT
     CASE WHEN c.phone_status = 'no_phone' THEN 'no_phone'
          WHEN c.phone_status <> 'ok' OR c.phone_key IS NULL THEN 'invalid_phone' END AS phone_exclusion,
     s.phone_e164 IS NOT NULL                                                       AS phone_shared,
+    c.phone_zones,
     $as_of::TIMESTAMP                                                              AS as_of
 FROM (SELECT *, CASE WHEN phone_status = 'ok' THEN try_cast(substr(phone_e164, 2) AS BIGINT) END AS phone_key
       FROM customers) AS c

@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS customers (
     phone_raw     VARCHAR,               -- as Booknetic stored it (NULL stays NULL)
     phone_e164    VARCHAR,               -- '+15551234567' when phone_status = 'ok', else NULL
     phone_status  VARCHAR NOT NULL,      -- 'ok' | 'no_phone' | 'invalid_phone'
+    phone_zones   VARCHAR[],             -- the ok number's time zones by `phonenumbers` (several when its region
+                                         -- spans zones, [] when it knows none); NULL unless phone_status = 'ok'
     birthdate     DATE,
     gender        VARCHAR NOT NULL,
     created_ts    TIMESTAMP              -- customers.created_at is a DATETIME/DATE string in Booknetic
@@ -95,5 +97,6 @@ CREATE TABLE IF NOT EXISTS customer_facts (
     phone_key              BIGINT,           -- phone_e164's digits as a number when the phone is ok, else NULL
     phone_exclusion        VARCHAR,          -- NULL (phone ok) | 'no_phone' | 'invalid_phone'
     phone_shared           BOOLEAN NOT NULL, -- another customer of the tenant has the same ok number
+    phone_zones            VARCHAR[],        -- customers.phone_zones (what the quiet hours' preview groups by)
     as_of                  TIMESTAMP NOT NULL
 );
