@@ -224,8 +224,8 @@ def _body(r: dict, plot_lines: list[str]) -> list[str]:  # noqa: PLR0915 - one r
         "",
         "## Audiences",
         "",
-        f"Materialization = one `Warehouse.writer()` (copy the file, write every `segment_*` table for all tenants, "
-        f"publish); previews = `preview()` of random segment + filter combinations (services, locations, "
+        f"Materialization = one `Warehouse.writer()` (copy the file, write every segment's members table and view for "
+        f"all tenants, publish); previews = `preview()` of random segment + filter combinations (services, locations, "
         f"statuses, minimum count, half of them excluding a 1% suppression list), across the {p['tenants']} tenants.",
         "",
         "| customers | appointments | materialize (incl. copy-on-write) | materialize (queries only) | preview p50 "

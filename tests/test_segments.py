@@ -448,3 +448,29 @@ def test_the_one_pass_materialization_gives_each_definitions_members_anchors_and
         materialized = con.execute(f"SELECT tenant_id, customer_id, anchor_appointment_id, exclusion "
                                    f"FROM segment_{segment} ORDER BY ALL").fetchall()  # fmt: skip
     assert materialized == defined and len({row[0] for row in defined}) == 3
+
+
+@pytest.mark.parametrize("segment", list(SEGMENTS))
+def test_a_materialized_segment_shows_each_member_with_the_details_of_its_definition(synced, segment):
+    query = AudienceQuery(0, segment, as_of=AS_OF)
+    with synced.reader() as con:
+        tenants = [r[0] for r in con.execute("SELECT tenant_id FROM tenants").fetchall()]
+        con.register("suppressed_numbers", no_suppressed_numbers())
+        sql = f"WITH selected_members AS ({segment_sql(query, 'members')})\n{load_sql('segments/anchored.sql')}"
+        defined = con.execute(sql, bind(sql, bound_values(query, tenant_ids=tenants))).fetchall()
+        materialized = con.execute(f"SELECT * FROM segment_{segment}").fetchall()
+    assert materialized == defined and defined
+
+
+def test_materializing_replaces_segment_tables_written_before_the_views(tmp_path):
+    customers = [customer(1), customer(2, status="no_phone")]
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb", customers, [appointment(1, 1, NOW + DAY)])
+    with warehouse.writer() as con:
+        con.execute("CREATE TABLE segment_all_customers AS SELECT 1 AS tenant_id, 99 AS customer_id")
+        materialize_segments(con, AS_OF)
+    with warehouse.reader() as con:
+        kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                 "WHERE table_name LIKE 'segment_all_customers%'").fetchall())  # fmt: skip
+        rows = con.execute("SELECT customer_id, exclusion FROM segment_all_customers").fetchall()
+    assert kinds == {"segment_all_customers": "VIEW", "segment_all_customers_members": "BASE TABLE"}
+    assert rows == [(1, None), (2, "no_phone")]

@@ -10,7 +10,7 @@ from orchestration.audiences.audience import (
     recipients,
     segment_sizes,
 )
-from orchestration.audiences.materialize import materialize_segments, table_name
+from orchestration.audiences.materialize import materialize_segments, members_table, table_name
 from orchestration.audiences.query import AudienceQuery, parse_as_of
 from orchestration.audiences.segments import MAX_DAYS, SEGMENTS, Segment, SegmentParameter, segment
 from orchestration.audiences.suppression import suppressed_numbers
@@ -27,6 +27,7 @@ __all__ = [
     "SegmentParameter",
     "filter_options",
     "materialize_segments",
+    "members_table",
     "parse_as_of",
     "preview",
     "recipients",

@@ -1,4 +1,4 @@
-"""The DuckDB warehouse: raw Booknetic tables, the cleaned layer, per-customer facts and segment tables."""
+"""The DuckDB warehouse: raw Booknetic tables, the cleaned layer, per-customer facts and materialized segments."""
 
 from orchestration.warehouse.store import Warehouse, WarehouseMissing
 

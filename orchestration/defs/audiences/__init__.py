@@ -1,1 +1,1 @@
-"""Dagster definitions for audiences: the materialized segment tables."""
+"""Dagster definitions for audiences: the materialized segments (a members table and a view each)."""

@@ -1,10 +1,11 @@
-"""The materialized segments: one warehouse table per ready segment, published together by one writer."""
+"""The materialized segments: one warehouse view per ready segment over its members table, published together by
+one writer."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from orchestration.audiences import SEGMENTS, materialize_segments, parse_as_of, table_name
+from orchestration.audiences import SEGMENTS, materialize_segments, members_table, parse_as_of, table_name
 from orchestration.defs.resources import HomeResource
 
 GROUP = "audiences"
@@ -25,14 +26,15 @@ class SegmentsConfig(dg.Config):
             group_name=GROUP,
             deps=list(UPSTREAM),
             description=f"{segment.label}: {segment.description} Default parameters {segment.defaults or '-'}; "
-            "one row per member and tenant, `exclusion` NULL for recipients.",
+            f"one row per member and tenant, `exclusion` NULL for recipients; a view giving the members stored in "
+            f"`{members_table(name)}` their details from the warehouse tables.",
             kinds={"duckdb"},
         )
         for name, segment in SEGMENTS.items()
     ],
 )
 def segments(context: dg.AssetExecutionContext, config: SegmentsConfig, home: HomeResource):
-    """Rewrites every segment table for every tenant in one copy-on-write unit of the warehouse."""
+    """Rewrites every segment (members table and view) for every tenant in one copy-on-write unit of the warehouse."""
     as_of = parse_as_of(config.as_of) or datetime.now(UTC).replace(microsecond=0)
     with home.warehouse().writer() as con:
         sizes = materialize_segments(con, as_of)
