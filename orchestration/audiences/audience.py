@@ -26,7 +26,6 @@ from orchestration.audiences.query import (
     preview_sql,
     sample_sql,
     segment_sql,
-    zones_sql,
 )
 from orchestration.audiences.segments import SEGMENTS
 from orchestration.audiences.suppression import no_suppressed_numbers, suppressed_numbers

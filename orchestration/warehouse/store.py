@@ -22,11 +22,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
 
 from orchestration.errors import UserError
+from orchestration.sqlfiles import load_sql
 
 _LOCK_MARKERS = ("lock", "Conflicting lock", "being used by another process")
 
@@ -76,11 +78,42 @@ def _with_lock_retries(connect: Callable[[], duckdb.DuckDBPyConnection], attempt
     raise AssertionError("unreachable")
 
 
+@cache
+def _expected_columns() -> dict[str, frozenset[str]]:
+    """Each table of sql/warehouse/schema.sql with its columns, as this version of the code reads them."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(load_sql("warehouse/schema.sql"))
+        rows = con.execute(load_sql("warehouse/table_columns.sql"), {"catalog": "memory"}).fetchall()
+    finally:
+        con.close()
+    found: dict[str, set[str]] = {}
+    for table, column in rows:
+        found.setdefault(table, set()).add(column)
+    return {table: frozenset(columns) for table, columns in found.items()}
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A UserError when the attached file was built by an older version whose tables lack columns this code reads
+    (the warehouse is rebuilt by every sync, so the fix is one sync)."""
+    present: dict[str, set[str]] = {}
+    for table, column in con.execute(load_sql("warehouse/table_columns.sql"), {"catalog": ATTACHED}).fetchall():
+        present.setdefault(table, set()).add(column)
+    missing = {table: sorted(columns - present[table]) for table, columns in _expected_columns().items()
+               if table in present and columns - present[table]}  # fmt: skip
+    if missing:
+        lacking = "; ".join(f"{table} lacks {', '.join(columns)}" for table, columns in sorted(missing.items()))
+        raise UserError(f"The warehouse at {path} was built by an older version of bkntc-sms ({lacking}): run "
+                        "`bkntc-sms sync` once to rebuild it from the Booknetic source.")
+
+
 def _attached(path: Path) -> duckdb.DuckDBPyConnection:
-    """A private in-memory database with the warehouse file attached read-only (not shared with other connects)."""
+    """A private in-memory database with the warehouse file attached read-only (not shared with other connects),
+    checked to have every column this version reads."""
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"ATTACH $path AS {ATTACHED} (READ_ONLY)", {"path": str(path)})
+        _check_schema(con, path)
     except BaseException:
         con.close()
         raise
