@@ -6,6 +6,7 @@
 SELECT m.tenant_id, m.customer_id, c.first_name, c.last_name, c.full_name, c.phone_e164, c.email,
        m.anchor_appointment_id, a.starts_at AS anchor_starts_at, a.ends_at AS anchor_ends_at,
        a.status AS anchor_status, nullif(a.client_timezone, '') AS client_timezone,
+       CASE WHEN len(c.phone_zones) = 1 THEN c.phone_zones[1] END AS phone_zone,
        sv.name AS service_name, sv.price AS service_price, sv.duration AS service_duration,
        st.name AS staff_name, st.phone_number AS staff_phone,
        lo.name AS location_name, lo.address AS location_address,
