@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 
@@ -28,12 +29,24 @@ def campaign_run(campaign_id: int, fault: str | None = None) -> subprocess.Popen
         env[FAULT_ENV] = fault
     command = [sys.executable, "-m", "orchestration.cli.entry", "campaign", "run", str(campaign_id),
                "--tenant", "1", "--json"]  # fmt: skip
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Output to a file, not a pipe: Dagster's compute-log capture mirrors a step's output through `tail -F`
+    # children, and when the crash hook ends the process abruptly those can outlive it holding a pipe open, so a
+    # `communicate()` would wait for them rather than for the process (seen: 120 s hangs under a loaded suite).
+    out, err = tempfile.TemporaryFile(mode="w+"), tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+    process.output_files = (out, err)  # type: ignore[attr-defined]
+    return process
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str]:
-    out, err = process.communicate(timeout=120)
-    return process.returncode, out + err
+    """Waits for the process itself (not for what it left behind); its exit code and output."""
+    process.wait(timeout=120)
+    texts = []
+    for output in process.output_files:  # type: ignore[attr-defined]
+        output.seek(0)
+        texts.append(output.read())
+        output.close()
+    return process.returncode, "".join(texts)  # stdout, then stderr
 
 
 def assert_each_sent_exactly_once(ledger, simulator, campaign_id: int) -> None:
