@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -98,8 +99,11 @@ def test_the_need_to_look_up_survives_a_second_crash(home, realistic):
     realistic.configure(drop_after_create_rate=0.0)
     wait_until_due(ledger, campaign_id)  # 8 s later: beyond the look-back slack of the claim that follows
     env = {**os.environ, FAULT_ENV: "after_claim:1"}
-    crashed = subprocess.run([sys.executable, "-m", "orchestration.cli.entry", "campaign", "run", str(campaign_id),
-                              "--tenant", "1"], env=env, capture_output=True, timeout=120)  # fmt: skip
+    # output to a file, not a pipe: Dagster's compute-log `tail -F` children can outlive a crashed run holding a
+    # pipe open (tests/test_crash_safety.py: campaign_run)
+    with tempfile.TemporaryFile() as output:
+        crashed = subprocess.run([sys.executable, "-m", "orchestration.cli.entry", "campaign", "run", str(campaign_id),
+                                  "--tenant", "1"], env=env, stdout=output, stderr=output, timeout=120)  # fmt: skip
     with ledger.read() as con:
         stranded = con.execute("SELECT state FROM recipients WHERE campaign_id = ?", (campaign_id,)).fetchone()[0]
     wait_until_due(ledger, campaign_id)
