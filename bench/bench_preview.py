@@ -21,14 +21,17 @@ from bench import append_section
 from bench.bench_audiences import AS_OF, build, random_query
 from orchestration.audiences import AudienceQuery, filter_options, materialize_segments, preview
 from orchestration.audiences.audience import (
-    PREVIEW_COUNTS,
+    PREVIEW_GROUP,
+    _checked,
+    _first_recipients,
     _gates,
+    _sample_details,
     _send_rules,
     _suppressed,
     _zone_groups,
     zone_values,
 )
-from orchestration.audiences.query import bind, bound_values, check_against_data, preview_sql, sample_sql
+from orchestration.audiences.query import bind, bound_values, preview_sql
 from orchestration.ledger import Ledger
 from orchestration.warehouse import Warehouse
 
@@ -74,23 +77,23 @@ def steps(warehouse: Warehouse, ledger: Ledger, query: AudienceQuery, repeats: i
         suppressed = mark("suppression list (ledger, cached)", lambda: _suppressed(ledger, query))
         rules = mark("send rules (ledger)", lambda: _send_rules(ledger, query))
         opened = time.perf_counter()
-        with warehouse.shared_reader() as con:
+        with warehouse.shared_session() as session:
+            con = session.con
             marks.setdefault("cursor on the held attachment", []).append((time.perf_counter() - opened) * 1000)
-            mark("tenant and filter checks", lambda con=con: check_against_data(con, query))
+            mark("tenant and filter checks (catalog remembered per file)", lambda session=session: _checked(
+                session, query))
             con.register("suppressed_numbers", suppressed)
             sql = preview_sql(query)
             values = bound_values(query, sample=20, **zone_values(rules))
-            row = mark("counts, sample ids and zone groups (one statement)", lambda con=con, sql=sql, values=values:
-                       con.execute(sql, bind(sql, values)).fetchall()[0])  # fmt: skip
-            counted = dict(zip(PREVIEW_COUNTS, row, strict=True))
-            ids = counted["sample_ids"] or []
-            values = {"tenant_id": query.tenant_id, "customer_ids": ids, "first_id": min(ids, default=0),
-                      "last_id": max(ids, default=0),
-                      "anchor_ids": [a or None for a in counted["sample_anchors"] or []]}  # fmt: skip
-            mark("sample details (DataFrame)", lambda con=con, values=values: con.execute(
-                sample_sql(), values).fetch_df())  # fmt: skip
-        mark("quiet hours and cap per zone group", lambda counted=counted, rules=rules: _gates(
-            ledger, rules, query, _zone_groups(counted["zone_groups"])))  # fmt: skip
+            rows = mark("member groups: counts, first ids, zones (one statement)", lambda con=con, sql=sql,
+                        values=values: con.execute(sql, bind(sql, values)).fetchall())  # fmt: skip
+            groups = [dict(zip(PREVIEW_GROUP, row, strict=True)) for row in rows]
+            recipients = [group for group in groups if group["exclusion"] is None]
+            ids, anchors = _first_recipients(recipients, 20)
+            mark("sample details (DataFrame)", lambda session=session, ids=ids, anchors=anchors: _sample_details(
+                session, query.tenant_id, ids, anchors))  # fmt: skip
+        mark("quiet hours and cap per zone group", lambda recipients=recipients, rules=rules: _gates(
+            ledger, rules, query, _zone_groups(recipients)))  # fmt: skip
     return {name: statistics.median(values) for name, values in marks.items()}
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.audiences import AudienceQuery, preview
+from orchestration.errors import UserError
 from orchestration.source import open_source
 from orchestration.warehouse import Warehouse, WarehouseMissing
 from orchestration.warehouse.sync import sync
@@ -50,6 +51,20 @@ def test_previews_reuse_one_attachment_until_a_sync_publishes_and_a_held_one_nev
 
     assert [_all_customers(warehouse) for _ in range(3)] == [4, 4, 4]
     assert warehouse.shared_reader_opens() == 2
+
+
+def test_what_previews_remember_of_a_warehouse_is_forgotten_when_a_sync_publishes_a_new_one(tmp_path, home):
+    warehouse = Warehouse(home.warehouse)
+    with open_source(str(write_snapshot(tmp_path / "before"))) as source:
+        sync(source, warehouse, AS_OF)
+    query = AudienceQuery(0, "all_customers", service_ids=(3,), as_of=AS_OF)
+    for _ in range(2):  # the second answer comes from the remembered catalog of the tenant
+        with pytest.raises(UserError, match=r"Unknown service id\(s\) for tenant 0: 3\."):
+            preview(warehouse, None, query)
+    services = TINY["services"] + '"3","Colour","80.00","1","90","1",NULL\n'
+    done = _sync_in_another_process(write_snapshot(tmp_path / "after", dict(TINY, services=services)), warehouse)
+    assert done.returncode == 0, done.stderr
+    assert preview(warehouse, None, query).count == 0  # the new file's service is known; nobody booked it yet
 
 
 def test_a_shared_reader_of_a_missing_warehouse_says_to_sync_first(tmp_path):

@@ -61,6 +61,30 @@ def test_customer_facts_carry_each_numbers_zones(synced):
     ]
 
 
+def test_facts_name_each_ok_numbers_zone_set_with_its_zones_and_whether_florida_or_oklahoma_law_applies(
+        tmp_path, warehouse):  # fmt: skip
+    florida = '"6","Fay","","+13055550100","fay@example.com",NULL,"","2024-03-06",NULL\n'
+    snapshot = write_snapshot(tmp_path / "csv", dict(TINY, customers=TINY["customers"] + florida))
+    with open_source(str(snapshot)) as source:
+        sync(source, warehouse, AS_OF, regions={7: "DE"})
+    new_york, berlin = ["America/New_York"], ["Europe/Berlin"]
+    assert rows(warehouse, "SELECT f.customer_id, f.phone_strict_state, z.phone_zones, z.strict_state "
+                           "FROM customer_facts AS f LEFT JOIN zone_sets AS z USING (zone_set) ORDER BY 1") == [
+        (1, False, new_york, False), (2, False, new_york, False), (3, False, None, None),
+        (4, False, berlin, False), (5, False, None, None), (6, True, new_york, True),
+    ]
+    sets = dict(rows(warehouse, "SELECT customer_id, zone_set FROM customer_facts"))
+    assert sets[1] == sets[2] != sets[6] and sets[3] is None and sets[5] is None
+    assert rows(warehouse, "SELECT count(*), count(DISTINCT zone_set) FROM zone_sets") == [(3, 3)]
+
+
+def test_facts_keep_the_latest_appointments_own_client_timezone_even_when_it_has_none(synced):
+    # customer 1's latest appointment (11) has no client timezone (the cleaned layer keeps it as ''); an earlier
+    # one (10) says Europe/Berlin
+    assert rows(synced, "SELECT customer_id, latest_appointment_id, latest_client_timezone FROM customer_facts "
+                        "WHERE latest_appointment_id IS NOT NULL ORDER BY 1") == [(1, 11, ""), (4, 12, "")]
+
+
 def test_a_national_number_is_read_in_the_tenants_region(tmp_path, warehouse):
     with open_source(str(write_snapshot(tmp_path / "snapshot"))) as source:
         sync(source, warehouse, AS_OF, regions=None)

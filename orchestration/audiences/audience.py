@@ -17,6 +17,7 @@ from orchestration.audiences.query import (
     AudienceQuery,
     bind,
     bound_values,
+    check_against_catalog,
     check_against_data,
     check_arguments,
     classified_sql,
@@ -26,19 +27,21 @@ from orchestration.audiences.query import (
     preview_sql,
     sample_sql,
     segment_sql,
+    tenant_catalog,
 )
 from orchestration.audiences.segments import SEGMENTS
 from orchestration.audiences.suppression import no_suppressed_numbers, suppressed_numbers
 from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
-from orchestration.warehouse import Warehouse
+from orchestration.warehouse import SharedSession, Warehouse
 
 if TYPE_CHECKING:
     from orchestration.sender.gates import GatePreview, SendRules, ZoneGroup
 
 EXCLUSIONS = ("no_phone", "invalid_phone", "duplicate_phone", "suppressed", "undeliverable")
-# The columns of sql/segments/preview.sql.
-PREVIEW_COUNTS = ("recipients", *EXCLUSIONS, "on_list", "sample_ids", "sample_anchors", "zone_groups")
+# The columns of sql/segments/preview.sql (one row per group of members).
+PREVIEW_GROUP = ("exclusion", "client_timezone", "phone_zones", "strict_state", "members", "on_list", "sample_ids",
+                 "sample_anchors", "counted")  # fmt: skip
 RECIPIENT_COLUMNS = (
     "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
     "anchor_appointment_id", "anchor_starts_at", "anchor_ends_at", "anchor_status",
@@ -100,22 +103,23 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         raise ValueError("sample must be >= 0")
     suppressed = _suppressed(ledger, query)
     sql = preview_sql(query)
-    with warehouse.shared_reader() as con:
-        warnings = check_against_data(con, query)
+    with warehouse.shared_session() as session:
+        con = session.con
+        warnings = _checked(session, query)
         rules = _send_rules(ledger, query)
         values = bound_values(query, sample=max(sample, 1), **zone_values(rules if ledger is not None else None))
         con.register("suppressed_numbers", suppressed)
-        counted = dict(zip(PREVIEW_COUNTS, con.execute(sql, bind(sql, values)).fetchall()[0], strict=True))
-        ids = (counted["sample_ids"] or [])[:sample]
-        anchors = [anchor or None for anchor in (counted["sample_anchors"] or [])[:sample]]
-        values = {"tenant_id": query.tenant_id, "customer_ids": ids, "anchor_ids": anchors,
-                  "first_id": min(ids, default=0), "last_id": max(ids, default=0)}
-        frame = con.execute(sample_sql(), values).fetch_df()[list(RECIPIENT_COLUMNS)]
-    count, excluded = counted["recipients"], {reason: counted[reason] for reason in EXCLUSIONS}
+        groups = [dict(zip(PREVIEW_GROUP, row, strict=True)) for row in con.execute(sql, bind(sql, values)).fetchall()]
+        recipient_groups = [group for group in groups if group["exclusion"] is None]
+        ids, anchors = _first_recipients(recipient_groups, sample)
+        frame = _sample_details(session, query.tenant_id, ids, anchors)
+    count = sum(group["members"] for group in recipient_groups)
+    excluded = {reason: sum(group["members"] for group in groups if group["exclusion"] == reason)
+                for reason in EXCLUSIONS}  # fmt: skip
     on_list = excluded["suppressed"] if query.exclude_suppressed else None
     if ledger is not None and not query.exclude_suppressed:
-        on_list = counted["on_list"]
-    gated = _gates(ledger, rules, query, _zone_groups(counted["zone_groups"]))
+        on_list = sum(group["on_list"] for group in recipient_groups)
+    gated = _gates(ledger, rules, query, _zone_groups(recipient_groups))
     return Preview(
         tenant_id=query.tenant_id,
         segment=query.segment,
@@ -129,6 +133,32 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         warnings=tuple(warnings),
         on_suppression_list=on_list,
     )
+
+
+def _checked(session: SharedSession, query: AudienceQuery) -> list[str]:
+    """The query's checks against the tenant's catalog, read once per published warehouse file; its warnings."""
+    catalog = session.remember(("tenant_catalog", query.tenant_id), lambda con: tenant_catalog(con, query.tenant_id))
+    return check_against_catalog(session.con, catalog, query)
+
+
+def _first_recipients(groups: list[dict[str, Any]], sample: int) -> tuple[list[int], list[int | None]]:
+    """The first `sample` recipients by customer id across the recipient groups (each group holds its own first
+    ones, so these are among them), and their anchor appointments (None: no anchor), in the same order."""
+    pairs = sorted(pair for group in groups
+                   for pair in zip(group["sample_ids"] or (), group["sample_anchors"] or (), strict=True))[:sample]
+    return [customer for customer, _ in pairs], [anchor or None for _, anchor in pairs]
+
+
+def _sample_details(session: SharedSession, tenant_id: int, ids: list[int], anchors: list[int | None]
+                    ) -> pd.DataFrame:  # fmt: skip
+    """The sample's RECIPIENT_COLUMNS (sql/segments/sample_members.sql); without recipients, the statement's empty
+    frame as first read from this file (its columns and types), without running it again."""
+    values = {"tenant_id": tenant_id, "customer_ids": ids, "anchor_ids": anchors, "first_id": min(ids, default=0),
+              "last_id": max(ids, default=0)}  # fmt: skip
+    if not ids:
+        return session.remember("empty_sample", lambda con: con.execute(sample_sql(), values).fetch_df()).copy()
+    frame = session.con.execute(sample_sql(), values).fetch_df()
+    return frame if tuple(frame.columns) == RECIPIENT_COLUMNS else frame[list(RECIPIENT_COLUMNS)]
 
 
 def recipients(
@@ -221,20 +251,18 @@ def _send_rules(ledger: Ledger | None, query: AudienceQuery) -> SendRules:
 
 
 def zone_values(rules: SendRules | None) -> dict[str, Any]:
-    """The values recipient_zones.sql binds: the Florida and Oklahoma area codes and which numbers need their
-    messages counted for a cap (`rules`: the tenant's send rules; None: no ledger, so nothing is counted)."""
-    from orchestration.sender.quiet_hours import STRICT_STATE_AREA_CODES
-
-    return {"strict_area_codes": sorted(STRICT_STATE_AREA_CODES),
-            "capped_numbers": rules.capped_numbers if rules is not None else None}  # fmt: skip
+    """The value preview.sql binds for the zones: which numbers need their messages counted for a cap (`rules`: the
+    tenant's send rules; None: no ledger, so nothing is counted)."""
+    return {"capped_numbers": rules.capped_numbers if rules is not None else None}
 
 
 def _zone_groups(rows: list[dict[str, Any]] | None) -> list[ZoneGroup]:
-    """recipient_zones.sql's rows as the gates' preview takes them."""
+    """preview.sql's recipient groups as the gates' preview takes them (the counted numbers' digits as E.164)."""
     from orchestration.sender.gates import ZoneGroup
 
     return [ZoneGroup(row["client_timezone"], tuple(row["phone_zones"] or ()), row["strict_state"],
-                      row["recipients"], tuple(row["counted"] or ())) for row in rows or ()]  # fmt: skip
+                      row["members"], tuple(f"+{key}" for key in row["counted"] or ()))
+            for row in rows or ()]  # fmt: skip
 
 
 def _gates(ledger: Ledger | None, rules: SendRules, query: AudienceQuery, groups: list[ZoneGroup]) -> GatePreview:

@@ -78,30 +78,50 @@ def check_arguments(query: AudienceQuery) -> Segment:
     return chosen
 
 
+@dataclass(frozen=True)
+class TenantCatalog:
+    """What a query's values are checked against: whether the warehouse knows the tenant, its service and location
+    ids, and the status slugs its appointments use (sorted)."""
+
+    tenant_known: bool
+    service_ids: frozenset[int]
+    location_ids: frozenset[int]
+    statuses: tuple[str, ...]
+
+
+def tenant_catalog(con: duckdb.DuckDBPyConnection, tenant_id: int) -> TenantCatalog:
+    """The tenant's catalog in the warehouse, in one statement (sql/segments/tenant_catalog.sql)."""
+    known, services, locations, statuses = con.execute(
+        load_sql("segments/tenant_catalog.sql"), {"tenant_id": tenant_id}).fetchall()[0]  # fmt: skip
+    return TenantCatalog(bool(known), frozenset(services), frozenset(locations), tuple(statuses))
+
+
 def check_against_data(con: duckdb.DuckDBPyConnection, query: AudienceQuery) -> list[str]:
-    """Checks the tenant and the filter values against the tenant's data in the warehouse; returns warnings.
+    """Checks the tenant and the filter values against the tenant's data in the warehouse; returns warnings
+    (`check_against_catalog` on the tenant's catalog read now)."""
+    return check_against_catalog(con, tenant_catalog(con, query.tenant_id), query)
+
+
+def check_against_catalog(con: duckdb.DuckDBPyConnection, catalog: TenantCatalog, query: AudienceQuery) -> list[str]:
+    """Checks the tenant and the filter values against the tenant's catalog; returns warnings. `con` reads the
+    known tenants for the error about an unknown one.
 
     Statuses are an open set (Booknetic's Custom Appointment Statuses add-on): a slug no appointment of the tenant
     uses yet is accepted, so a campaign can be prepared before its first booking, with a warning saying so."""
-    values = {"tenant_id": query.tenant_id, "service_ids": list(query.service_ids),
-              "location_ids": list(query.location_ids)}  # fmt: skip
-    tenant_known, unknown_services, unknown_locations = con.execute(
-        load_sql("segments/query_checks.sql"), values).fetchall()[0]  # fmt: skip
-    if not tenant_known:
+    if not catalog.tenant_known:
         tenants = [r[0] for r in con.execute(load_sql("segments/known_tenants.sql")).fetchall()]
         known = ", ".join(map(str, tenants)) or "none yet"
         raise UserError(f"No data for tenant {query.tenant_id} in the warehouse (tenants: {known}).")
-    for kind, unknown in (("service", unknown_services), ("location", unknown_locations)):
+    for kind, given, ids in (("service", query.service_ids, catalog.service_ids),
+                             ("location", query.location_ids, catalog.location_ids)):  # fmt: skip
+        unknown = sorted(set(given) - ids)
         if unknown:
             raise UserError(f"Unknown {kind} id(s) for tenant {query.tenant_id}: {', '.join(map(str, unknown))}.")
-    if not query.statuses:
-        return []
-    known_statuses = known_appointment_statuses(con, query.tenant_id)
-    unused = [s for s in query.statuses if s not in known_statuses]
+    unused = [s for s in query.statuses if s not in catalog.statuses]
     if not unused:
         return []
     return [f"Status {', '.join(repr(s) for s in unused)} matches no appointment of tenant {query.tenant_id} yet; "
-            f"known statuses: {', '.join(known_statuses) or 'none'}."]
+            f"known statuses: {', '.join(catalog.statuses) or 'none'}."]
 
 
 def known_appointment_statuses(con: duckdb.DuckDBPyConnection, tenant_id: int) -> list[str]:
@@ -133,8 +153,9 @@ def described_parameters(query: AudienceQuery) -> dict[str, Any]:
 
 def _members_sql(query: AudienceQuery) -> str:
     """The CTEs up to `classified_members`: the filtered appointments, the per-customer counts of the narrowed set
-    (customer_facts when no service, location or status filter narrows it), the segment's definition, the minimum
-    count when the query sets one, and the exclusion rules."""
+    (customer_facts when no service, location or status filter narrows it), the segment's definition (each member
+    with its anchor appointment and that appointment's client timezone), the minimum count when the query sets one,
+    and the exclusion rules."""
     chosen = segment(query.segment)
     narrowed = "narrowed_filtered" if query.narrows_appointments else "narrowed_all"
     members = "members_all" if query.min_appointments is None else "members_at_least"
@@ -168,10 +189,9 @@ def classified_sql(query: AudienceQuery) -> str:
 
 
 def preview_sql(query: AudienceQuery) -> str:
-    """A preview's counts, the sample's customer and anchor ids and the recipients' zone groups in one statement
-    (sql/segments/preview.sql and recipient_zones.sql; binds $sample, $strict_area_codes and $capped_numbers)."""
-    zones = f"recipient_zones AS ({load_sql('segments/recipient_zones.sql')})\n"
-    return f"{_members_sql(query)},\n{zones}{load_sql('segments/preview.sql')}"
+    """A preview's member groups: by exclusion, the recipients by zone, each with its counts and first members
+    (sql/segments/preview.sql: binds $sample and $capped_numbers)."""
+    return f"{_members_sql(query)}\n{load_sql('segments/preview.sql')}"
 
 
 def sample_sql() -> str:

@@ -19,11 +19,12 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -46,6 +47,8 @@ class _Held:
     opens: int
     users: int = 0  # cursors handed out and not yet closed
     retired: bool = False  # a newer file was published: close once the last user is done
+    # what callers derived from this file's contents (SharedSession.remember): valid exactly as long as the file
+    memo: dict[Hashable, Any] = field(default_factory=dict)
 
     def release(self) -> None:
         """One user is done (call under _HELD_LOCK); a retired attachment closes with its last user."""
@@ -57,6 +60,25 @@ class _Held:
         self.retired = True
         if self.users == 0:
             self.con.close()
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class SharedSession:
+    """One unit of work on a process's held attachment: a cursor, and a memo of what was derived from the file."""
+
+    con: duckdb.DuckDBPyConnection
+    _held: _Held
+
+    def remember(self, key: Hashable, compute: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
+        """`compute(con)`'s answer for `key`, computed once per published file: a publish makes a new attachment
+        with an empty memo, so nothing remembered outlives the data it was read from."""
+        memo = self._held.memo
+        if key not in memo:
+            memo[key] = compute(self.con)  # two threads may both compute it: same file, same answer
+        return memo[key]
 
 
 _HELD: dict[Path, _Held] = {}
@@ -161,6 +183,12 @@ class Warehouse:
 
         Use it like `reader()` for one unit of work; temp tables and registered relations stay private to the
         cursor. Global settings (memory_limit, threads) would change every cursor's: take `reader()` for those."""
+        with self.shared_session(attempts) as session:
+            yield session.con
+
+    @contextmanager
+    def shared_session(self, attempts: int = 40) -> Iterator[SharedSession]:
+        """`shared_reader()`'s cursor with the attachment's memo (SharedSession.remember)."""
         try:
             info = os.stat(self.path)
         except FileNotFoundError:
@@ -179,7 +207,7 @@ class Warehouse:
             held.users += 1
         try:
             cursor.execute(f"USE {ATTACHED}")
-            yield cursor
+            yield SharedSession(cursor, held)
         finally:
             cursor.close()
             with _HELD_LOCK:

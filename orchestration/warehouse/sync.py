@@ -34,6 +34,8 @@ OPTIONAL_TABLES = ("options", "tenants")
 # The cleaned layer in build order (tenants reads the others; customer_facts reads customers and appointments).
 CLEANED_TABLES = ("customers", "appointments", "services", "locations", "staff", "company", "tenants")
 FACTS_TABLE = "customer_facts"
+# The distinct zones of the ok numbers, which customer_facts.zone_set names (built with the facts).
+ZONE_SETS_TABLE = "zone_sets"
 # Values the source could not read as their column's type (read as NULL), per source table and column.
 REJECTS_TABLE = "source_rejects"
 # Name of the Python logger on which the Dagster assets repeat each StepReport (record attribute `step_report`).
@@ -171,7 +173,7 @@ def build_cleaned(
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Rebuilds the contract tables and customer_facts from the raw tables; returns rows per table."""
-    for table in (*CLEANED_TABLES, FACTS_TABLE):
+    for table in (*CLEANED_TABLES, FACTS_TABLE, ZONE_SETS_TABLE):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(load_sql("warehouse/schema.sql"))
     tenant_regions = pa.table(
@@ -192,8 +194,11 @@ def build_cleaned(
         rows = {}
         for table in CLEANED_TABLES:
             started = time.perf_counter()
-            params = {"default_region": DEFAULT_REGION} if table == "customers" else None
-            con.execute(load_sql(f"warehouse/{table}.sql"), params)
+            if table == "customers":
+                _without_dictionary_fsst(con, lambda: con.execute(load_sql("warehouse/customers.sql"),
+                                                                  {"default_region": DEFAULT_REGION}))  # fmt: skip
+            else:
+                con.execute(load_sql(f"warehouse/{table}.sql"))
             rows[table] = _count(con, table)
             _report(progress, "clean", table, rows[table], started)
         con.unregister("phone_lookup")
@@ -205,10 +210,29 @@ def build_cleaned(
     return rows
 
 
+def _without_dictionary_fsst(con: duckdb.DuckDBPyConnection, write: Callable[[], object]) -> None:
+    """Runs `write` with DuckDB's DICT_FSST string compression off. A preview reads its sample's names, phones and
+    e-mails from customers by id, and in a DICT_FSST segment even one row costs the decoding of its dictionary: 4.3 ms
+    for one customer, 7 ms for twenty, against 1.7 and 3.1 ms when DuckDB picks among the other methods (200,000
+    customers, BENCHMARKS.md); the table grows about 3x (27 MB there), a small part of the warehouse."""
+    con.execute("SET disabled_compression_methods = 'dict_fsst'")
+    try:
+        write()
+        con.execute("CHECKPOINT")  # compress now, under this setting, not when the writer closes
+    finally:
+        con.execute("SET disabled_compression_methods = ''")
+
+
 def build_facts(con: duckdb.DuckDBPyConnection, as_of: datetime) -> int:
-    """(Re)fills customer_facts from the cleaned customers and appointments; returns its rows."""
-    con.execute(f"DELETE FROM {FACTS_TABLE}")
-    con.execute(load_sql("warehouse/customer_facts.sql"), {"as_of": as_utc(as_of), "as_of_epoch": _epoch(as_of)})
+    """(Re)fills customer_facts (and the zone_sets it names) from the cleaned customers and appointments; returns
+    the facts' rows."""
+    from orchestration.sender.quiet_hours import STRICT_STATE_AREA_CODES  # the sender package reads the warehouse
+
+    for table in (FACTS_TABLE, ZONE_SETS_TABLE):
+        con.execute(f"DELETE FROM {table}")
+    con.execute(load_sql("warehouse/customer_facts.sql"), {"as_of": as_utc(as_of), "as_of_epoch": _epoch(as_of),
+                                                            "strict_area_codes": sorted(STRICT_STATE_AREA_CODES)})
+    con.execute(load_sql("warehouse/zone_sets.sql"))
     return _count(con, FACTS_TABLE)
 
 

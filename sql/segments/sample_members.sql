@@ -1,5 +1,5 @@
 -- A preview's sample as picked by preview.sql ($customer_ids ascending, $anchor_ids in the same order, NULL
--- without an anchor) with its details, like anchored.sql. Customers and appointments are read through constant
+-- without an anchor) with its details, like anchored.sql, in the order of audience.RECIPIENT_COLUMNS. Customers and appointments are read through constant
 -- filters (the tenant, the id range and the ids), so DuckDB reads only the few row groups and vectors that hold
 -- them: a join with the whole tenant's rows cost more than the rest of the preview (BENCHMARKS.md).
 WITH picked AS (
@@ -17,11 +17,12 @@ picked_appointments AS (
 )
 SELECT c.customer_id, c.first_name, c.last_name, c.full_name, c.phone_e164, c.email,
        a.appointment_id AS anchor_appointment_id, a.starts_at AS anchor_starts_at, a.ends_at AS anchor_ends_at,
-       a.status AS anchor_status, nullif(a.client_timezone, '') AS client_timezone,
-       CASE WHEN len(c.phone_zones) = 1 THEN c.phone_zones[1] END AS phone_zone,
+       a.status AS anchor_status,
        sv.name AS service_name, sv.price AS service_price, sv.duration AS service_duration,
        st.name AS staff_name, st.phone_number AS staff_phone,
-       lo.name AS location_name, lo.address AS location_address
+       lo.name AS location_name, lo.address AS location_address,
+       nullif(a.client_timezone, '') AS client_timezone,
+       CASE WHEN len(c.phone_zones) = 1 THEN c.phone_zones[1] END AS phone_zone
 FROM picked AS p
 JOIN picked_customers AS c ON c.customer_id = p.customer_id
 LEFT JOIN picked_appointments AS a ON a.customer_id = p.customer_id AND a.appointment_id = p.anchor_appointment_id

@@ -94,9 +94,21 @@ CREATE TABLE IF NOT EXISTS customer_facts (
     next_starts_at         BIGINT,           -- first starts_at >= as_of, NULL if none
     statuses               VARCHAR[] NOT NULL,
     latest_appointment_id  INTEGER,          -- largest starts_at, ties: largest id; NULL without appointments
+    latest_client_timezone VARCHAR,          -- that appointment's client_timezone (the quiet hours' first choice)
     phone_key              BIGINT,           -- phone_e164's digits as a number when the phone is ok, else NULL
     phone_exclusion        VARCHAR,          -- NULL (phone ok) | 'no_phone' | 'invalid_phone'
     phone_shared           BOOLEAN NOT NULL, -- another customer of the tenant has the same ok number
     phone_zones            VARCHAR[],        -- customers.phone_zones (what the quiet hours' preview groups by)
+    phone_strict_state     BOOLEAN NOT NULL, -- a +1 number with a Florida or Oklahoma area code (08:00-20:00 by law)
+    zone_set               INTEGER,          -- (phone_zones, phone_strict_state) as one id of zone_sets; NULL when
+                                             -- the phone is not ok
     as_of                  TIMESTAMP NOT NULL
+);
+
+-- Each distinct (phone_zones, in a strict state) of the ok numbers, as customer_facts.zone_set names it: a preview
+-- groups its recipients by small integers and reads the zones of the few groups here (sql/segments/preview.sql).
+CREATE TABLE IF NOT EXISTS zone_sets (
+    zone_set      INTEGER NOT NULL,
+    phone_zones   VARCHAR[],
+    strict_state  BOOLEAN NOT NULL
 );

@@ -1,4 +1,4 @@
 -- repeat(min): at least `min` appointments. No anchor.
-SELECT tenant_id, customer_id, NULL::INTEGER AS anchor_appointment_id
+SELECT tenant_id, customer_id, NULL::INTEGER AS anchor_appointment_id, NULL::VARCHAR AS anchor_timezone
 FROM narrowed_customers
 WHERE appointment_count >= $min
