@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from orchestration.config import Home
 from orchestration.ledger import Ledger
@@ -13,6 +14,9 @@ from orchestration.simulator import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_FROM
 from orchestration.tenants import TokenCipher, TwilioCredentials, save_twilio
 from orchestration.warehouse import Warehouse
 from tests.test_segments import appointment, build_warehouse, customer
+
+if TYPE_CHECKING:
+    from dagster import DagsterRun
 
 FAST = CampaignSettings(rate_limit_per_s=0, retry_base_seconds=0.05)
 TEMPLATE = "Hi {customer_first_name}, see you soon!"
@@ -38,6 +42,24 @@ def manual(ledger: Ledger, phones: list[str], tenant_id: int = 1, settings: Camp
     """A queued manual campaign to these numbers; returns its id."""
     people = [(phone, f"Pat {i}") for i, phone in enumerate(phones)]
     return send_manual(ledger, tenant_id, people, TEMPLATE, settings=settings).campaign_id
+
+
+def finished_run(home: Home, campaign_id: int, timeout: float = 180) -> DagsterRun:
+    """The campaign's latest Dagster run, read through the home's instance, once it has finished; fails with the
+    runs found if none has within `timeout` seconds."""
+    import dagster as dg
+
+    from orchestration.defs.launch import home_instance
+    from orchestration.defs.sending.instance import CAMPAIGN_TAG
+
+    deadline = time.monotonic() + timeout
+    with home_instance(home) as instance:
+        while True:
+            runs = instance.get_runs(dg.RunsFilter(tags={CAMPAIGN_TAG: str(campaign_id)}))
+            if runs and runs[0].is_finished or time.monotonic() > deadline:
+                assert runs and runs[0].is_finished, runs
+                return runs[0]
+            time.sleep(0.2)
 
 
 def stop_send_runs(home: Home, timeout: float = 60) -> None:

@@ -4,7 +4,6 @@ SQLite files of the home, and the URL and its password are written nowhere in th
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -13,13 +12,13 @@ import pytest
 from dagster._core.events import DagsterEventType
 from psycopg.rows import dict_row
 
-from orchestration.config import LEDGER_URL_ENV, Home
-from orchestration.defs.launch import home_instance, launch_send_run
-from orchestration.defs.sending.instance import CAMPAIGN_TAG, DAGSTER_PG_URL_ENV, STOPPED_TAG
+from orchestration.config import LEDGER_URL_ENV
+from orchestration.defs.launch import launch_send_run
+from orchestration.defs.sending.instance import DAGSTER_PG_URL_ENV, STOPPED_TAG
 from orchestration.ledger.postgres import close_pools
 from orchestration.sender import status
 from tests.fixtures.servers import fresh_database
-from tests.sending import manual, numbers, with_twilio
+from tests.sending import finished_run, manual, numbers, with_twilio
 
 pytestmark = pytest.mark.postgres
 
@@ -37,18 +36,6 @@ def dagster_database(server_url: str) -> str:
         admin.execute(f'ALTER DATABASE "{name}" OWNER TO {DAGSTER_USER}')
     host = server_url.split("@", 1)[1].rsplit("/", 1)[0]
     return f"postgresql://{DAGSTER_USER}:{DAGSTER_PASSWORD}@{host}/{name}"
-
-
-def finished_run(home: Home, campaign_id: int, timeout: float = 180) -> dg.DagsterRun:
-    """The campaign's run, read through the home's instance, once it has finished."""
-    deadline = time.monotonic() + timeout
-    with home_instance(home) as instance:
-        while True:
-            runs = instance.get_runs(dg.RunsFilter(tags={CAMPAIGN_TAG: str(campaign_id)}))
-            if runs and runs[0].is_finished or time.monotonic() > deadline:
-                assert runs and runs[0].is_finished, runs
-                return runs[0]
-            time.sleep(0.2)
 
 
 def sqlite_files(folder: Path) -> list[Path]:

@@ -29,9 +29,8 @@ import yaml
 
 from orchestration.audiences import AudienceQuery
 from orchestration.config import Home
-from orchestration.defs.launch import home_instance, launch_send_run
+from orchestration.defs.launch import launch_send_run
 from orchestration.defs.sending.instance import (
-    CAMPAIGN_TAG,
     RUN_LAUNCHER_ENV,
     STOPPED_TAG,
     instance_settings,
@@ -41,7 +40,7 @@ from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from orchestration.sender import Schedule, create_campaign, get_campaign, launch
 from tests.fixtures.servers import free_port
-from tests.sending import FAST, TEMPLATE, small_warehouse, with_twilio
+from tests.sending import FAST, TEMPLATE, finished_run, small_warehouse, with_twilio
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -366,17 +365,6 @@ def identity(path: Path) -> tuple:
 def warehouse_files(home: Home) -> set[str]:
     """The warehouse and anything named after it beside it (a WAL, a lock, a copy being written)."""
     return {p.name for p in home.root.iterdir() if home.warehouse.name in p.name}
-
-
-def finished_run(home: Home, campaign_id: int, timeout: float = 120) -> dg.DagsterRun:
-    deadline = time.monotonic() + timeout
-    with home_instance(home) as instance:
-        while True:
-            runs = instance.get_runs(dg.RunsFilter(tags={CAMPAIGN_TAG: str(campaign_id)}))
-            if runs and runs[0].is_finished or time.monotonic() > deadline:
-                assert runs and runs[0].is_finished, runs
-                return runs[0]
-            time.sleep(0.2)
 
 
 def assert_sent_from_the_warehouse(home: Home, campaign_id: int, simulator) -> None:

@@ -2,4 +2,4 @@
 INSERT INTO inbound_cursors (tenant_id, sender, watermark, listed_at)
 VALUES (:tenant_id, :sender, :watermark, :listed_at)
 ON CONFLICT (tenant_id, sender) DO UPDATE
-SET watermark = max(watermark, excluded.watermark), listed_at = excluded.listed_at
+SET watermark = max(inbound_cursors.watermark, excluded.watermark), listed_at = excluded.listed_at

@@ -2,4 +2,4 @@
 INSERT INTO attempts (recipient_id, campaign_id, attempt_no, claim_id, started_at)
 SELECT recipient_id, campaign_id, attempts, claim_id, attempt_started_at
 FROM recipients
-WHERE recipient_id IN (SELECT value FROM json_each(:ids)) AND claim_id = :claim_id
+WHERE recipient_id IN (SELECT CAST(value AS BIGINT) FROM json_each(:ids)) AND claim_id = :claim_id

@@ -7,7 +7,7 @@ SET state = 'skipped',
         ELSE 'undeliverable'
     END,
     updated_at = :now
-WHERE recipient_id IN (SELECT value FROM json_each(:ids))
+WHERE recipient_id IN (SELECT CAST(value AS BIGINT) FROM json_each(:ids))
   AND state = 'pending'
   AND (phone_e164 IN (SELECT phone_e164 FROM suppression WHERE tenant_id = :tenant_id)
        OR phone_e164 IN (SELECT phone_e164 FROM undeliverable_numbers WHERE tenant_id = :tenant_id))

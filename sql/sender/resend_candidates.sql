@@ -11,8 +11,8 @@ SELECT
     CASE
         WHEN EXISTS (SELECT 1 FROM suppression AS s WHERE s.tenant_id = c.tenant_id AND s.phone_e164 = r.phone_e164)
             THEN 'suppressed'
-        WHEN r.last_error_code IN (SELECT value FROM json_each(:unreachable_codes))
-          OR r.delivery_error_code IN (SELECT value FROM json_each(:unreachable_codes))
+        WHEN r.last_error_code IN (SELECT CAST(value AS INTEGER) FROM json_each(:unreachable_codes))
+          OR r.delivery_error_code IN (SELECT CAST(value AS INTEGER) FROM json_each(:unreachable_codes))
             THEN 'undeliverable_number'
     END AS left_out
 FROM recipients AS r

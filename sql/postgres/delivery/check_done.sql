@@ -1,7 +1,0 @@
--- PostgreSQL variant of sql/delivery/check_done.sql: a NULL :next_check_at is typed (a CASE of only NULLs is text).
--- A poll looked at this recipient: when, and when to look next (NULL once its status is final).
-UPDATE recipients
-SET delivery_checked_at = :now,
-    delivery_next_check_at = CASE WHEN delivery_status IN ('queued', 'sending', 'sent')
-                                  THEN CAST(:next_check_at AS DOUBLE PRECISION) END
-WHERE recipient_id = :recipient_id

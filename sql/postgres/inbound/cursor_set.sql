@@ -1,6 +1,0 @@
--- PostgreSQL variant of sql/inbound/cursor_set.sql: two-argument max is greatest.
--- Moves one sender's watermark forward (never back) and notes when it was listed.
-INSERT INTO inbound_cursors (tenant_id, sender, watermark, listed_at)
-VALUES (:tenant_id, :sender, :watermark, :listed_at)
-ON CONFLICT (tenant_id, sender) DO UPDATE
-SET watermark = greatest(inbound_cursors.watermark, excluded.watermark), listed_at = excluded.listed_at
