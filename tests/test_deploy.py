@@ -254,7 +254,11 @@ def served(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproce
             yield proc
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a loaded machine: Dagster's gRPC server drains slowly on SIGTERM
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
 
 
 def wait_for_jobs(workspace: Path, env: dict[str, str], server: subprocess.Popen, log: Path,

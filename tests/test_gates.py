@@ -30,6 +30,7 @@ from orchestration.sender.faults import FAULT_ENV, FAULT_EXIT_CODE
 from orchestration.sender.gates import FrequencyCap, SendRules, parse_frequency_cap
 from orchestration.sender.quiet_hours import DEFAULT_WINDOW
 from orchestration.tenants import get_settings, update_settings
+from tests.reliability.harness import run_to_exit
 from tests.sending import FAST, manual, with_twilio
 from tests.test_segments import build_warehouse, customer
 
@@ -239,8 +240,7 @@ def run_process(campaign_id: int, now: float, fault: str | None = None) -> subpr
     """A send run at an injected time in its own process; `fault` kills it at a crash point (os._exit)."""
     env = {key: value for key, value in os.environ.items() if key != FAULT_ENV}
     env.update({FAULT_ENV: fault} if fault else {})
-    return subprocess.run([sys.executable, "-c", RUN_AT, str(campaign_id), str(now)], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return run_to_exit([sys.executable, "-c", RUN_AT, str(campaign_id), str(now)], env=env, timeout=120)
 
 
 def test_a_deferral_survives_a_crash_of_the_run_that_made_it(home, simulator):

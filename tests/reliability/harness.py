@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -56,10 +57,34 @@ def cli_env(home: Home, base_url: str | None = None, http_timeout: float | None 
     return env
 
 
+def run_to_exit(argv: list[str], env: dict | None = None, timeout: float = 300, stdin: str | None = None,
+                cwd: Path = ROOT) -> subprocess.CompletedProcess:  # fmt: skip
+    """`argv` in its own process until it exits; its stdout and stderr as text, through files rather than pipes.
+
+    A send run's Dagster compute-log capture mirrors the step's output through `tail -F` children, and some of them
+    outlive the process (seen in a loaded suite, after runs that completed: reparented to init without their
+    watcher) holding an inherited pipe open, so `subprocess.run(capture_output=True)` waited for them until its
+    timeout instead of for the process. Waiting for the process itself is what every caller means."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(argv, env=env, cwd=cwd, text=True, stdout=out, stderr=err,
+                                   stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)  # fmt: skip
+        try:
+            if stdin is not None:
+                process.stdin.write(stdin)
+                process.stdin.close()
+            process.wait(timeout=timeout)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, process.returncode, out.read(), err.read())
+
+
 def run_cli(*args: str, env: dict, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
     """One CLI command in its own process; stdout and stderr captured as text."""
-    return subprocess.run(cli_argv(*args), env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          input=stdin)  # fmt: skip
+    return run_to_exit(cli_argv(*args), env=env, timeout=timeout, stdin=stdin)
 
 
 class SimulatorProcess:

@@ -21,7 +21,15 @@ from orchestration.sender import CampaignSettings, send_manual
 from orchestration.sender.engine import LOOKUP_SETTLE_ENV, RUNNER_LEASE_S
 from orchestration.sender.faults import FAULT_ENV, FAULT_EXIT_CODE
 from orchestration.simulator import DEMO_FROM
-from tests.reliability.harness import cli_argv, cli_env, full_size, ledger_query, simulator_process, write_figures
+from tests.reliability.harness import (
+    cli_argv,
+    cli_env,
+    full_size,
+    ledger_query,
+    run_to_exit,
+    simulator_process,
+    write_figures,
+)
 from tests.sending import with_twilio
 
 SEED = 20_251
@@ -94,8 +102,7 @@ def _final_run(campaign_id: int, env: dict) -> tuple[subprocess.CompletedProcess
     deadline = time.monotonic() + 2 * RUNNER_LEASE_S + 30
     busy = 0
     while True:
-        final = subprocess.run(cli_argv("campaign", "run", str(campaign_id), "--tenant", "1", "--json"),
-                               env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        final = run_to_exit(cli_argv("campaign", "run", str(campaign_id), "--tenant", "1", "--json"), env=env)
         if "being sent by another run" not in final.stderr or time.monotonic() > deadline:
             return final, busy
         busy += 1

@@ -31,7 +31,7 @@ from orchestration.sender import CampaignSettings, send_manual
 from orchestration.sender.engine import LOOKUP_SETTLE_ENV
 from orchestration.sender.faults import FAULT_ENV, FAULT_EXIT_CODE
 from tests.fixtures.servers import fresh_database
-from tests.reliability.harness import cli_argv, cli_env, full_size, simulator_process, write_figures
+from tests.reliability.harness import cli_argv, cli_env, full_size, run_to_exit, simulator_process, write_figures
 from tests.reliability.test_crash_storm import (
     FAULT_POINTS,
     HOOK_BACKSTOP_S,
@@ -104,8 +104,7 @@ def _final_run(campaign_id: int, env: dict, out: dict) -> None:
     """The campaign's last `campaign run`, to completion (asked again while a run it cannot see as dead holds it)."""
     deadline, busy = time.monotonic() + 120, 0
     while True:
-        final = subprocess.run(cli_argv("campaign", "run", str(campaign_id), "--tenant", "1", "--json"),
-                               env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        final = run_to_exit(cli_argv("campaign", "run", str(campaign_id), "--tenant", "1", "--json"), env=env)
         if "being sent by another run" not in final.stderr or time.monotonic() > deadline:
             out[campaign_id] = (final, busy)
             return

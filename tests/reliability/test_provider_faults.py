@@ -8,7 +8,6 @@ or pending, and 429s are throttles of the sender, never a recipient's failed att
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections import Counter, defaultdict
 
@@ -16,7 +15,7 @@ import pytest
 
 from orchestration.sender import CampaignSettings, send_manual
 from orchestration.sender.engine import JITTER, LOOKUP_SETTLE_ENV
-from tests.reliability.harness import cli_argv, cli_env, ledger_query, simulator_process, write_figures
+from tests.reliability.harness import cli_argv, cli_env, ledger_query, run_to_exit, simulator_process, write_figures
 from tests.sending import with_twilio
 
 SEED = 4242
@@ -61,8 +60,8 @@ def test_fault_storm_ends_with_each_retryable_recipient_sent_once_and_each_refus
     with simulator_process(tmp_path, *FAULT_ARGS, seed=SEED) as simulator:
         env = cli_env(home, simulator.base_url, http_timeout=HTTP_TIMEOUT_S,
                       **{LOOKUP_SETTLE_ENV: str(LOOKUP_SETTLE_S)})  # fmt: skip
-        run = subprocess.run(cli_argv("campaign", "run", str(campaign_id), "--tenant", "1", "--json"),
-                             env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        run = run_to_exit(cli_argv("campaign", "run", str(campaign_id), "--tenant", "1", "--json"), env=env,
+                          timeout=600)
         stats = simulator.stats()
         accepted = simulator.accepted()
     elapsed = time.monotonic() - started

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -17,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from console import ui
 from orchestration.config import Home
-from tests.reliability.harness import ROOT, cli_env, run_cli, simulator_process, write_figures
+from tests.reliability.harness import cli_env, run_cli, run_to_exit, simulator_process, write_figures
 from tests.signed_in import sign_in_as
 from tests.test_console import APP
 
@@ -111,8 +110,7 @@ def test_no_auth_token_is_written_or_printed_in_clear_anywhere(home, tmp_path, m
         second = json.loads(cli("campaign", "create", "--tenant", "1", "--name", "Via Dagster", "--segment",
                                 "all_customers", "--template", "Hello", "--rate", "0", "--json"))["campaign_id"]
         cli("campaign", "launch", str(second), "--tenant", "1", "--queue-only")
-        job = subprocess.run([sys.executable, "-c", SEND_JOB, str(home.root), "1", str(second)], env=env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        job = run_to_exit([sys.executable, "-c", SEND_JOB, str(home.root), "1", str(second)], env=env)
         outputs.append(("dagster send job", job.stdout + job.stderr))
         assert "success" in job.stdout, job.stderr[-3000:]
         exports = home.root / "exports"
