@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from orchestration.audiences.query import (
     AudienceQuery,
+    TenantCatalog,
     bind,
     bound_values,
     check_against_catalog,
@@ -23,7 +24,6 @@ from orchestration.audiences.query import (
     classified_sql,
     counts_sql,
     described_parameters,
-    known_appointment_statuses,
     preview_sql,
     sample_sql,
     segment_sql,
@@ -135,10 +135,14 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     )
 
 
+def _catalog(session: SharedSession, tenant_id: int) -> TenantCatalog:
+    """The tenant's catalog (known, services, locations, statuses), read once per published warehouse file."""
+    return session.remember(("tenant_catalog", tenant_id), lambda con: tenant_catalog(con, tenant_id))
+
+
 def _checked(session: SharedSession, query: AudienceQuery) -> list[str]:
-    """The query's checks against the tenant's catalog, read once per published warehouse file; its warnings."""
-    catalog = session.remember(("tenant_catalog", query.tenant_id), lambda con: tenant_catalog(con, query.tenant_id))
-    return check_against_catalog(session.con, catalog, query)
+    """The query's checks against the tenant's catalog; its warnings."""
+    return check_against_catalog(session.con, _catalog(session, query.tenant_id), query)
 
 
 def _first_recipients(groups: list[dict[str, Any]], sample: int) -> tuple[list[int], list[int | None]]:
@@ -220,8 +224,9 @@ def segment_sizes(
     queries = [AudienceQuery(tenant_id, name, exclude_suppressed=ledger is not None, as_of=moment) for name in SEGMENTS]
     suppressed = _suppressed(ledger, queries[0])
     rows = []
-    with warehouse.shared_reader() as con:
-        check_against_data(con, queries[0])
+    with warehouse.shared_session() as session:
+        con = session.con
+        _checked(session, queries[0])
         for query in queries:
             count, excluded = _counts(con, query, suppressed)
             rows.append({"segment": query.segment, "label": SEGMENTS[query.segment].label, "recipients": count,
@@ -231,12 +236,12 @@ def segment_sizes(
 
 def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
     """The tenant's services, locations and the appointment statuses found in its data."""
-    with warehouse.shared_reader() as con:
+    with warehouse.shared_session() as session:
         values = {"tenant_id": tenant_id}
         return FilterOptions(
-            services=con.execute(load_sql("segments/known_services.sql"), values).fetch_df(),
-            locations=con.execute(load_sql("segments/known_locations.sql"), values).fetch_df(),
-            statuses=known_appointment_statuses(con, tenant_id),
+            services=session.con.execute(load_sql("segments/known_services.sql"), values).fetch_df(),
+            locations=session.con.execute(load_sql("segments/known_locations.sql"), values).fetch_df(),
+            statuses=list(_catalog(session, tenant_id).statuses),
         )
 
 

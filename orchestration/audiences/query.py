@@ -124,12 +124,6 @@ def check_against_catalog(con: duckdb.DuckDBPyConnection, catalog: TenantCatalog
             f"known statuses: {', '.join(catalog.statuses) or 'none'}."]
 
 
-def known_appointment_statuses(con: duckdb.DuckDBPyConnection, tenant_id: int) -> list[str]:
-    """The open set of status slugs found in the tenant's appointments, sorted."""
-    rows = con.execute(load_sql("segments/known_statuses.sql"), {"tenant_id": tenant_id}).fetchall()
-    return [r[0] for r in rows]
-
-
 def segment_parameters(query: AudienceQuery) -> dict[str, int]:
     """The segment's parameter with its default filled in (e.g. {'days': 30}); {} for segments without one."""
     chosen = segment(query.segment)
