@@ -269,7 +269,7 @@ def test_record_file_survives_a_restart(tmp_path):
 
 def test_cli_prints_its_base_url_and_the_demo_account():
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", "34109"],
+        [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -286,14 +286,16 @@ def test_cli_prints_its_base_url_and_the_demo_account():
         process.terminate()
         process.wait(timeout=10)
 
-    assert base == "http://127.0.0.1:34109"
+    # --port 0 binds a port the system picks (a fixed port can be taken by another test's server under xdist):
+    # the printed URL names the bound port, and it is the one that answered
+    assert re.fullmatch(r"http://127\.0\.0\.1:[1-9][0-9]*", base)
     assert DEMO_ACCOUNT_SID in lines[2] and DEMO_AUTH_TOKEN in lines[2]
     assert account.json()["status"] == "active"
 
 
 def test_cli_flags_set_the_new_fault_settings():
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", "34108", "--mode", "realistic",
+        [str(Path(sys.executable).with_name("bkntc-sms")), "simulator", "--port", "0", "--mode", "realistic",
          "--throughput", f"{DEMO_FROM}=2.5", "--throughput", "MG" + "ab" * 16 + "=20", "--list-lag", "0.25",
          "--delivery-delay", "1.5", "--error-after-create", "502=0.1", "--drop-after-create", "0.05",
          "--retry-after-form", "http-date", "--queue-limit-seconds", "600", "--list-error-rate", "0.02",
@@ -328,7 +330,7 @@ def test_cli_refuses_an_unknown_mode():
 
     from orchestration.cli import main
 
-    result = CliRunner().invoke(main, ["simulator", "--port", "34108", "--mode", "warp"])
+    result = CliRunner().invoke(main, ["simulator", "--port", "0", "--mode", "warp"])
 
     assert result.exit_code != 0 and "warp" in result.output
 

@@ -191,9 +191,9 @@ def test_a_value_that_is_not_a_number_is_read_as_null_and_counted_with_its_file_
 
 
 @pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
-def test_an_unreachable_mysql_host_is_a_user_error(scheme):
-    with pytest.raises(UserError, match=r"^cannot reach MySQL/MariaDB at 127\.0\.0\.1:33099"):
-        open_source(f"{scheme}://bkntc:secret@127.0.0.1:33099/booknetic")
+def test_an_unreachable_mysql_host_is_a_user_error(scheme, refused_port):
+    with pytest.raises(UserError, match=rf"^cannot reach MySQL/MariaDB at 127\.0\.0\.1:{refused_port}"):
+        open_source(f"{scheme}://bkntc:secret@127.0.0.1:{refused_port}/booknetic")
 
 
 @pytest.mark.mariadb
@@ -253,8 +253,8 @@ def test_cli_missing_table_fails_in_one_line(csv_folder, tmp_path):
     assert "wp_bkntc_services.csv" in _one_line_cli_error("check-source", str(folder))
 
 
-def test_cli_unreachable_host_fails_in_one_line():
-    line = _one_line_cli_error("check-source", "mysql://bkntc:secret@127.0.0.1:33099/booknetic")
+def test_cli_unreachable_host_fails_in_one_line(refused_port):
+    line = _one_line_cli_error("check-source", f"mysql://bkntc:secret@127.0.0.1:{refused_port}/booknetic")
     assert line.startswith("Error: cannot reach MySQL/MariaDB")
 
 
