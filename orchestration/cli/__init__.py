@@ -9,6 +9,7 @@ import click
 from orchestration.auth.actor import acting_as, cli_actor
 from orchestration.config import Home
 from orchestration.errors import UserError
+from orchestration.termination import answer_termination
 
 
 class _Group(click.Group):
@@ -34,6 +35,7 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, home: str | None) -> None:
     """Booknetic SMS Campaigns: audiences from Booknetic data, sent through Twilio."""
+    answer_termination()  # before any Dagster code: see orchestration/termination.py
     ctx.obj = Home.resolve(home)
 
 
