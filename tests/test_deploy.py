@@ -263,13 +263,15 @@ def served(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproce
 
 def wait_for_jobs(workspace: Path, env: dict[str, str], server: subprocess.Popen, log: Path,
                   timeout: float = 240) -> str:  # fmt: skip
-    """`dagster job list -w WORKSPACE` once the workspace's gRPC server answers (a server that exits fails at
-    once, with its output)."""
+    """`dagster job list -w WORKSPACE` (started by the deployment's entrypoint) once the workspace's gRPC server
+    answers (a server that exits fails at once, with its output)."""
     deadline = time.monotonic() + timeout
     while True:
         assert server.poll() is None, f"the code server exited ({server.returncode}):\n{log.read_text()[-3000:]}"
-        done = subprocess.run([str(VENV_BIN / "dagster"), "job", "list", "-w", str(workspace)], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        # through the entrypoint, as every process of the deployment starts: a bare `dagster job list` racing the
+        # code server's entrypoint on the fresh home created Dagster's storage beside it (alembic: two heads)
+        done = subprocess.run(["sh", str(DEPLOY / "entrypoint.sh"), str(VENV_BIN / "dagster"), "job", "list", "-w",
+                               str(workspace)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
         if done.returncode == 0 or time.monotonic() > deadline:
             assert done.returncode == 0, f"{done.stderr[-2000:]}\ncode server:\n{log.read_text()[-3000:]}"
             return done.stdout

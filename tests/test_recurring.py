@@ -221,7 +221,10 @@ def test_recurring_add_and_list_on_the_command_line(home):
 def test_the_sensor_starts_one_send_run_per_occurrence_that_sends_it(home, simulator):
     ledger = with_twilio(home)
     small_warehouse(home, count=2)
-    definitions.add(ledger, 1, "Every minute", "* * * * *", AudienceQuery(1, "all_customers"), "Hello",
+    # Daily at the minute that began a minute ago, created two minutes ago: one occurrence is due, and the next
+    # is a day away (an every-minute schedule had its next occurrence fall due while the run sent, under load).
+    due = datetime.fromtimestamp(time.time() - 60, UTC)
+    definitions.add(ledger, 1, "Daily", f"{due.minute} {due.hour} * * *", AudienceQuery(1, "all_customers"), "Hello",
                     timezone="UTC", now=time.time() - 120)  # fmt: skip
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, resources=resources_for(home.root))
