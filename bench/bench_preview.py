@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -230,7 +231,8 @@ def _mariadb(root: Path, warehouse: Warehouse, tenant: int, args: argparse.Names
     from orchestration.source.synthetic import generate, load_mysql
 
     servers.MARIADB_PORTS = range(args.mariadb_port, args.mariadb_port + 20) if args.mariadb_port else MARIADB_PORTS
-    (root / "mariadb").mkdir(exist_ok=True)
+    shutil.rmtree(root / "mariadb", ignore_errors=True)  # throwaway: a kept datadir (a reused --work) has the tables
+    (root / "mariadb").mkdir()
     with servers.running_mariadb(root / "mariadb") as url:
         target = MySQLURL.parse(url)
         load_mysql(generate(args.customers, args.tenants, seed=3, as_of=AS_OF), url)  # what build() synced

@@ -270,8 +270,8 @@ def wait_for_jobs(workspace: Path, env: dict[str, str], server: subprocess.Popen
         assert server.poll() is None, f"the code server exited ({server.returncode}):\n{log.read_text()[-3000:]}"
         # through the entrypoint, as every process of the deployment starts: a bare `dagster job list` racing the
         # code server's entrypoint on the fresh home created Dagster's storage beside it (alembic: two heads)
-        done = subprocess.run(["sh", str(DEPLOY / "entrypoint.sh"), str(VENV_BIN / "dagster"), "job", "list", "-w",
-                               str(workspace)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+        probe = ["sh", str(DEPLOY / "entrypoint.sh"), str(VENV_BIN / "dagster"), "job", "list", "-w", str(workspace)]
+        done = subprocess.run(probe, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
         if done.returncode == 0 or time.monotonic() > deadline:
             assert done.returncode == 0, f"{done.stderr[-2000:]}\ncode server:\n{log.read_text()[-3000:]}"
             return done.stdout
