@@ -13,12 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 from orchestration.sender import CampaignSettings, delivery_log
+from tests.reliability.harness import cli_argv, run_to_exit
 from tests.sending import finished_run, manual, numbers, with_twilio
 
 PHONES = numbers(6)
@@ -71,18 +71,9 @@ def test_cli_runs_started_with_sigint_and_sigterm_ignored_leave_no_process_behin
     ledger = with_twilio(home)
     first, second = manual(ledger, PHONES, settings=SETTINGS), manual(ledger, PHONES[:3], settings=SETTINGS)
     assert _started_ignoring_both()
-    with tempfile.TemporaryFile("w+") as out:
-        for campaign_id in (first, second):
-            process = subprocess.Popen(
-                [sys.executable, "-m", "orchestration.cli.entry", "campaign", "run", str(campaign_id), "--tenant", "1"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_ignoring_both,
-            )  # fmt: skip
-            try:
-                process.wait(timeout=300)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-            assert process.returncode == 0, (out.seek(0), out.read())[1]
+    for campaign_id in (first, second):
+        done = run_to_exit(cli_argv("campaign", "run", str(campaign_id), "--tenant", "1"), preexec_fn=_ignoring_both)
+        assert done.returncode == 0, done.stdout + done.stderr
 
     assert _left_behind(home.root) == []
     assert sorted(delivery_log(ledger, 1, first)["state"]) == ["sent"] * len(PHONES)

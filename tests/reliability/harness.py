@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,15 +58,17 @@ def cli_env(home: Home, base_url: str | None = None, http_timeout: float | None 
 
 
 def run_to_exit(argv: list[str], env: dict | None = None, timeout: float = 300, stdin: str | None = None,
-                cwd: Path = ROOT) -> subprocess.CompletedProcess:  # fmt: skip
+                cwd: Path = ROOT, preexec_fn: Callable[[], None] | None = None,
+                ) -> subprocess.CompletedProcess:  # fmt: skip
     """`argv` in its own process until it exits; its stdout and stderr as text, through files rather than pipes.
 
-    A send run's Dagster compute-log capture mirrors the step's output through `tail -F` children, and some of them
-    outlive the process (seen in a loaded suite, after runs that completed: reparented to init without their
-    watcher) holding an inherited pipe open, so `subprocess.run(capture_output=True)` waited for them until its
-    timeout instead of for the process. Waiting for the process itself is what every caller means."""
+    A send run's Dagster compute-log capture mirrors the step's output through `tail -F` children, and those can
+    outlive the process holding an inherited pipe open: after a crash, until their orphan watcher ends them, and
+    (before orchestration/termination.py) whenever the run inherited SIGTERM ignored. `subprocess.run(
+    capture_output=True)` then waited for them instead of for the process; waiting for the process is what every
+    caller means."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(argv, env=env, cwd=cwd, text=True, stdout=out, stderr=err,
+        process = subprocess.Popen(argv, env=env, cwd=cwd, text=True, stdout=out, stderr=err, preexec_fn=preexec_fn,
                                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)  # fmt: skip
         try:
             if stdin is not None:
