@@ -363,6 +363,15 @@ def two_tenants(home) -> Warehouse:
     return build_warehouse(home.warehouse, tenant1 + tenant2, appointments, tenants=(1, 2))
 
 
+@pytest.mark.parametrize("segment", list(SEGMENTS.values()), ids=list(SEGMENTS))
+def test_each_definition_reads_the_set_its_segment_says(segment):
+    """`groups_appointments` decides whether the composition joins the members' phones (phoned_members.sql): a
+    definition grouping the appointments needs the join, one reading narrowed_customers hands the phones on."""
+    code = "\n".join(line.split("--", 1)[0] for line in load_sql(segment.sql_file).splitlines())
+    reads = {name for name in ("filtered_appointments", "narrowed_customers") if f"FROM {name}" in code}
+    assert reads == ({"filtered_appointments"} if segment.groups_appointments else {"narrowed_customers"})
+
+
 @pytest.mark.parametrize("segment", list(SEGMENTS))
 def test_no_segment_reads_another_tenants_appointments(two_tenants, segment):
     expected = [1, 2, 3, 4, 5, 6, 9] if segment == "all_customers" else []

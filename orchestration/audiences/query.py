@@ -156,10 +156,19 @@ def _members_sql(query: AudienceQuery) -> str:
     return (
         f"WITH filtered_appointments AS ({load_sql('segments/filtered_appointments.sql')}),\n"
         f"narrowed_customers AS ({load_sql(f'segments/{narrowed}.sql')}),\n"
-        f"defined_members AS ({load_sql(chosen.sql_file)}),\n"
+        f"{_defined_sql(chosen)},\n"
         f"segment_members AS ({load_sql(f'segments/{members}.sql')}),\n"
         f"classified_members AS ({load_sql('segments/classified_members.sql')})"
     )
+
+
+def _defined_sql(chosen: Segment) -> str:
+    """`defined_members`: the definition's members with their phone columns (sql/segments/phoned_members.sql adds
+    them to a definition that groups appointments; the others select them from narrowed_customers)."""
+    if chosen.groups_appointments:
+        return (f"appointment_members AS ({load_sql(chosen.sql_file)}),\n"
+                f"defined_members AS ({load_sql('segments/phoned_members.sql')})")
+    return f"defined_members AS ({load_sql(chosen.sql_file)})"
 
 
 def counts_sql(query: AudienceQuery) -> str:

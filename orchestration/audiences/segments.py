@@ -22,13 +22,16 @@ class SegmentParameter:
 
 @dataclass(frozen=True)
 class Segment:
-    """A ready segment; its definition is `sql/segments/definitions/<name>.sql`."""
+    """A ready segment; its definition is `sql/segments/definitions/<name>.sql`: it either groups the filtered
+    appointments (`groups_appointments`: its members get their phone columns by sql/segments/phoned_members.sql) or
+    selects from narrowed_customers and hands on that set's phone columns."""
 
     name: str
     label: str
     description: str
     parameter: SegmentParameter | None = None
     appointment_based: bool = False  # members carry an anchor appointment for shortcodes
+    groups_appointments: bool = False  # the definition reads filtered_appointments, not narrowed_customers
 
     @property
     def sql_file(self) -> str:
@@ -52,6 +55,7 @@ SEGMENTS: dict[str, Segment] = {
             "Booked an appointment (created) in the last N days.",
             _days(30, (7, 30, 90), custom=True),
             appointment_based=True,
+            groups_appointments=True,
         ),
         Segment(
             "upcoming",
@@ -59,6 +63,7 @@ SEGMENTS: dict[str, Segment] = {
             "Has an appointment starting in the next N days that is not canceled or rejected.",
             _days(7, (7, 30)),
             appointment_based=True,
+            groups_appointments=True,
         ),
         Segment("first_time", "First-time customers", "Exactly one appointment."),
         Segment(
@@ -79,6 +84,7 @@ SEGMENTS: dict[str, Segment] = {
             "Has a canceled or rejected appointment that started or was booked in the last N days.",
             _days(30, (30,)),
             appointment_based=True,
+            groups_appointments=True,
         ),
         Segment("all_customers", "All customers", "Every customer (with a filter: those who match it)."),
         Segment(

@@ -1,22 +1,16 @@
 -- A segment's members with their exclusion reason (NULL = a recipient), their anchor's client timezone and their
 -- number's zone_set (what the quiet hours' preview groups by). Reads `segment_members(tenant_id, customer_id,
--- anchor_appointment_id, anchor_timezone)`, customer_facts (the phone as audiences classify it) and
--- `suppressed_numbers(tenant_id, phone_e164, listed, undeliverable)` (the tenant's suppression list and its
--- undeliverable numbers; $exclude_suppressed says whether a listed number is excluded). Rules in order: no_phone,
--- invalid_phone, duplicate_phone (of the members sharing one E.164 number the lowest customer id stays), then
+-- anchor_appointment_id, anchor_timezone, phone_key, phone_exclusion, phone_shared, zone_set)` (the phone as
+-- customer_facts classifies it) and `suppressed_numbers(tenant_id, phone_e164, listed, undeliverable)` (the
+-- tenant's suppression list and its undeliverable numbers; $exclude_suppressed says whether a listed number is
+-- excluded). Rules in order: no_phone, invalid_phone, duplicate_phone (of the members sharing one E.164 number the lowest customer id stays), then
 -- suppressed or undeliverable (so such a number shared by several members counts once as that and otherwise as
 -- duplicate_phone). Phones are compared as numbers (`phone_key`), and only numbers that several customers of the
 -- tenant hold (`phone_shared`, a few percent) are grouped to find the lowest member id: the group-by over every
 -- member's phone string was most of a preview's time (BENCHMARKS.md).
-WITH member_phones AS (
-    SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id, m.anchor_timezone, f.phone_key, f.phone_exclusion,
-           f.phone_shared, f.zone_set
-    FROM segment_members AS m
-    JOIN customer_facts AS f ON f.tenant_id = m.tenant_id AND f.customer_id = m.customer_id
-),
-first_of_shared_phone AS (
+WITH first_of_shared_phone AS (
     SELECT tenant_id, phone_key, min(customer_id) AS customer_id
-    FROM member_phones
+    FROM segment_members
     WHERE phone_shared AND phone_exclusion IS NULL
     GROUP BY tenant_id, phone_key
 ),
@@ -35,6 +29,6 @@ SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id,
        END AS exclusion,
        coalesce(s.listed, false) AS listed,
        m.phone_key, m.zone_set, m.anchor_timezone
-FROM member_phones AS m
+FROM segment_members AS m
 LEFT JOIN first_of_shared_phone AS f ON f.tenant_id = m.tenant_id AND f.phone_key = m.phone_key
 LEFT JOIN excluded_numbers AS s ON s.tenant_id = m.tenant_id AND s.phone_key = m.phone_key
