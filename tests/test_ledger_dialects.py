@@ -1,7 +1,7 @@
 """The ledger's two dialects: every migration exists for both, the SQL files' parameters and SQLite-only functions
 are rewritten for PostgreSQL without touching literals, every ledger SQL file plans on PostgreSQL, the ledger is
-chosen by URL, migrations from several processes at once apply once, and several processes claiming one campaign get
-disjoint chunks."""
+chosen by URL, migrations from several processes at once apply once, several processes claiming one campaign get
+disjoint chunks, and a re-send racing a run's completion of its campaign is sent, never stranded."""
 
 from __future__ import annotations
 
@@ -10,13 +10,18 @@ import multiprocessing
 import re
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 
 from orchestration.config import LEDGER_URL_ENV, Home
+from orchestration.delivery import apply_status
+from orchestration.delivery.rules import select_resends, update_rules
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger, store
 from orchestration.ledger import postgres as pg
+from orchestration.sender import delivery_log, get_campaign, run_campaign
 from orchestration.sqlfiles import (
     POSTGRES_DIR,
     SQL_DIR,
@@ -28,6 +33,7 @@ from orchestration.sqlfiles import (
 )
 from tests.fixtures.servers import free_port, fresh_database
 from tests.sending import manual, numbers, with_twilio
+from tests.test_delivery_rules import UNREACHABLE, creates_for
 
 # What runs on the ledger: these areas, and the ledger's own files in other areas (the rest are warehouse queries).
 LEDGER_SQL = ("sender", "delivery", "inbound", "auth", "pricing", "credits", "recurring", "ledger/queries")
@@ -255,3 +261,75 @@ def test_several_processes_claiming_one_campaign_get_disjoint_chunks_and_lose_no
                                   (campaign_id,)).fetchall())  # fmt: skip
     pg.close_pools()
     assert states == {"sending": len(everyone)}
+
+
+# A backend waiting for a campaign's row lock (sender/campaign_lock.sql: a lifecycle transition, a run's completion
+# check, a re-send's lock), seen from another connection.
+_CAMPAIGN_LOCK_WAITS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM campaigns%FOR UPDATE%'
+"""
+
+
+def _until(condition, timeout: float = 60.0) -> None:
+    """Waits for an event (polled), failing past `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+@pytest.mark.postgres
+def test_a_resend_while_a_run_completes_its_campaign_is_sent_once_never_stranded(
+    home, simulator, postgres_server, monkeypatch
+):
+    """The run checks what is left and completes the campaign while a re-send after 30003 puts a recipient back to
+    pending. The test holds a KEY SHARE lock on the campaign's row from the moment the run has recorded its only
+    chunk: it blocks exactly the FOR UPDATE of a completion (the run's own claims, FOR SHARE, pass), so the run
+    waits at its completion with nothing pending, and the re-send runs meanwhile. Unlocked, the re-send commits
+    while the campaign is still sending (its reopen finds nothing completed), then the run completes it: a
+    completed campaign holding a pending recipient no run ever sends."""
+    url = fresh_database(postgres_server)  # PostgreSQL only: SQLite's writers never run at once
+    monkeypatch.setenv(LEDGER_URL_ENV, url)
+    ledger = with_twilio(home)
+    update_rules(ledger, 1, resend_max=1, resend_delay_s=0)
+    other = numbers(1)[0]
+    campaign_id = manual(ledger, [UNREACHABLE, other])
+    launched = get_campaign(ledger, 1, campaign_id)
+    holder, watch = psycopg.connect(url), psycopg.connect(url, autocommit=True)
+
+    def hold_after_the_chunk(summary) -> None:
+        if summary.chunks != 1:
+            return
+        sid = delivery_log(ledger, 1, campaign_id).set_index("phone_e164").loc[UNREACHABLE, "message_sid"]
+        assert apply_status(ledger, 1, sid, "undelivered", 30003, "callback").outcome == "applied"
+        holder.execute("SELECT 1 FROM campaigns WHERE campaign_id = %s FOR KEY SHARE", (campaign_id,))
+
+    def lock_waits() -> int:
+        return watch.execute(_CAMPAIGN_LOCK_WAITS).fetchone()[0]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            run = pool.submit(run_campaign, home, 1, campaign_id, on_chunk=hold_after_the_chunk)
+            _until(lambda: run.done() or lock_waits() == 1)
+            assert not run.done(), run.result()  # the premise: the run waits to complete, its recipients all sent
+            resend = pool.submit(select_resends, ledger, 1, now=time.time() + 1)
+            _until(lambda: resend.done() or lock_waits() == 2)  # done (unlocked) or waiting behind the run
+        finally:
+            holder.commit()  # whatever failed, nothing is left waiting on the test's lock
+        first_run, resent = run.result(timeout=60), resend.result(timeout=60)
+    holder.close()
+    watch.close()
+
+    campaign = get_campaign(ledger, 1, campaign_id)
+    left = delivery_log(ledger, 1, campaign_id).set_index("phone_e164").loc[UNREACHABLE, "state"]
+    assert resent == 1
+    assert (campaign.state, left) in {("queued", "pending"), ("completed", "sent")}, (
+        f"campaign {campaign.state} while the re-sent recipient is {left} (first run: {first_run.stopped})")
+    if campaign.state == "queued":  # the run completed first: the re-send reopened it for the sensor's next run
+        assert campaign.generation == launched.generation + 1 and campaign.finished_at is None
+    run_campaign(home, 1, campaign_id)
+    assert get_campaign(ledger, 1, campaign_id).state == "completed"
+    assert delivery_log(ledger, 1, campaign_id).set_index("phone_e164").loc[UNREACHABLE, "state"] == "sent"
+    assert creates_for(simulator, UNREACHABLE) == 2 and creates_for(simulator, other) == 1  # re-sent exactly once
+    pg.close_pools()

@@ -10,11 +10,12 @@
 - 30005/30006 mark the number undeliverable for the tenant (code, time, SID): audiences exclude it as
   `undeliverable`. A later delivered message to the number clears the mark.
 - 30003/30008 may be re-sent (`select_resends`), off by default (`resend_max` 0): after `resend_delay_s`, a
-  recipient of a campaign still queued, sending or completed goes back to pending, at most `resend_max` times. Its
-  previous SID, status and code are kept in `delivery_resends` and stay the recipient's, so reports for the old
-  SID change nothing and no lookup after an ambiguous attempt takes the old message for the new one.
-Pauses go through the campaign lifecycle's own transition (idempotent: the first reason is kept); a campaign that is
-no longer queued or sending is not paused.
+  recipient of a campaign still queued, sending or completed goes back to pending, at most `resend_max` times (a
+  completed campaign is reopened: queued, a new generation). Its previous SID, status and code are kept in
+  `delivery_resends` and stay the recipient's, so reports for the old SID change nothing and no lookup after an
+  ambiguous attempt takes the old message for the new one.
+Pauses and reopens go through the campaign lifecycle's own transition (a pause is idempotent: the first reason is
+kept); a campaign that is no longer queued or sending is not paused.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import logging
 import math
 import sqlite3
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from orchestration.errors import UserError
 from orchestration.gateway.errors import DeliveryAction, delivery_action, error_meaning
 from orchestration.ledger import Ledger
-from orchestration.sender.campaigns import transition
+from orchestration.sender.campaigns import lock_campaign, transition
 from orchestration.sqlfiles import load_sql
 from orchestration.tenants import twilio_summary
 from orchestration.tenants.settings import check_tenant_id
@@ -37,6 +39,7 @@ from orchestration.tenants.settings import check_tenant_id
 log = logging.getLogger(__name__)
 
 PAUSABLE = ("queued", "sending")
+RESENDABLE = ("queued", "sending", "completed")  # a campaign whose recipients may be re-sent (resend_candidates.sql)
 RESEND_BATCH = 1000
 
 
@@ -192,7 +195,12 @@ def sender_alert(ledger: Ledger, tenant_id: int) -> SenderAlert | None:
 
 def select_resends(ledger: Ledger, tenant_id: int, *, now: float | None = None) -> int:
     """Puts the tenant's recipients whose message ended 30003/30008 back to be sent again, when its rules allow;
-    returns how many. One transaction; a recipient is taken only while it still holds the undelivered SID."""
+    returns how many. One transaction; a recipient is taken only while it still holds the undelivered SID.
+
+    Its campaigns are locked first, in campaign_id order, before any recipient changes: a send run completes a
+    campaign under the same lock (so it counts the reset recipient, or has completed it and the campaign is
+    reopened here), a campaign paused or cancelled since the candidates were read is left alone, and two of these
+    at once never wait on each other in a circle."""
     moment = time.time() if now is None else now
     with ledger.write() as con:
         rules = rules_in(con, tenant_id)
@@ -201,8 +209,15 @@ def select_resends(ledger: Ledger, tenant_id: int, *, now: float | None = None) 
         rows = con.execute(load_sql("delivery/resend_candidates.sql"),
                            {"tenant_id": tenant_id, "resend_max": rules.resend_max, "delay_s": rules.resend_delay_s,
                             "now": moment, "limit": RESEND_BATCH}).fetchall()
-        taken = 0
+        states = {}
+        for campaign_id in sorted({row["campaign_id"] for row in rows}):
+            lock_campaign(con, tenant_id, campaign_id)
+            states[campaign_id] = con.execute(load_sql("delivery/campaign_state.sql"),
+                                              {"tenant_id": tenant_id, "campaign_id": campaign_id}).fetchone()[0]
+        taken: Counter[int] = Counter()
         for row in rows:
+            if states[row["campaign_id"]] not in RESENDABLE:
+                continue
             reset = con.execute(load_sql("delivery/resend_reset.sql"),
                                 {"recipient_id": row["recipient_id"], "previous_sid": row["sid"], "now": moment})
             if reset.rowcount == 0:
@@ -213,10 +228,11 @@ def select_resends(ledger: Ledger, tenant_id: int, *, now: float | None = None) 
                          "previous_sid": row["sid"], "previous_status": row["delivery_status"],
                          "previous_error_code": row["delivery_error_code"], "previous_sent_at": row["sent_at"],
                          "now": moment})
-            con.execute(load_sql("delivery/resend_reopen.sql"),
-                        {"tenant_id": tenant_id, "campaign_id": row["campaign_id"]})
-            taken += 1
-    return taken
+            taken[row["campaign_id"]] += 1
+        for campaign_id in sorted(taken):
+            if states[campaign_id] == "completed":  # a queued or sending one sends them in its run as it is
+                transition(con, tenant_id, campaign_id, "reopen", new_generation=True)
+    return taken.total()
 
 
 def resend_counts(ledger: Ledger, tenant_id: int, campaign_id: int) -> dict[str, int]:

@@ -44,6 +44,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "resume": {"paused": "queued"},
     "cancel": {"draft": "cancelled", "queued": "cancelled", "sending": "cancelled", "paused": "cancelled"},
     "complete": {"sending": "completed"},
+    "reopen": {"completed": "queued"},  # a recipient is sent again after a delivery error (delivery.rules)
 }
 
 

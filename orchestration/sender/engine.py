@@ -376,6 +376,10 @@ class CampaignRun:
         if self._lost.is_set():
             return True
         with self.ledger.write() as con:
+            # Locked before counting: a re-send after a delivery error (delivery.rules.select_resends) puts a
+            # recipient back to pending under this lock, so it is counted here or finds the campaign completed and
+            # reopens it, never lands in between (a completed campaign holding a recipient no run sends).
+            lock_campaign(con, self.tenant_id, self.campaign_id)
             fresh = Campaign.from_row(con.execute(load_sql("sender/campaign_get.sql"), self._keys).fetchone())
             if fresh.state != "sending":  # paused or cancelled meanwhile: the loop reports it
                 return True
