@@ -130,6 +130,30 @@ def test_recent_bookers_anchor_is_latest_matching_by_starts_at_then_id(home):
     assert anchors(warehouse, "recent_bookers") == {1: 11, 2: 21}
 
 
+
+@pytest.mark.parametrize(("segment", "options"), [
+    ("recent_bookers", {}), ("cancelled_or_rejected", {}), ("all_appointments", {"service_ids": [1]}),
+    ("upcoming", {}),
+])  # fmt: skip
+def test_anchors_order_by_start_then_id_across_the_whole_integer_range_of_ids(home, segment, options):
+    """Anchors compare (starts_at, appointment_id) as one number (sql/segments/narrowed_filtered.sql): neither the
+    largest nor the smallest INTEGER id may outweigh a second of starts_at, on either side, and a tie on starts_at
+    still goes by id."""
+    top, bottom = 2**31 - 1, -(2**31)
+    # the anchor's start (the latest; for upcoming the next one) and one second on the other side of it
+    won = NOW + DAY if segment == "upcoming" else NOW - DAY
+    lost = won + 1 if segment == "upcoming" else won - 1
+    status = "canceled" if segment == "cancelled_or_rejected" else "approved"
+    first, second = (bottom + 1, top - 1) if segment == "upcoming" else (top - 1, bottom + 1)  # a tie: the id decides
+    # per customer: (the anchor's id and start), (the other appointment's)
+    pairs = {1: ((5, won), (top, lost)), 2: ((bottom, won), (5, lost)), 3: ((top, won), (bottom, lost)),
+             4: ((first, won), (second, won))}  # fmt: skip
+    appointments = [appointment(aid, cid, starts, created=NOW - DAY, status=status)
+                    for cid, pair in pairs.items() for aid, starts in pair]  # fmt: skip
+    warehouse = build_warehouse(home.warehouse, [customer(c) for c in pairs], appointments)
+    assert anchors(warehouse, segment, **options) == {cid: pair[0][0] for cid, pair in pairs.items()}
+
+
 # upcoming ---------------------------------------------------------------------------------------------------
 
 

@@ -1,12 +1,12 @@
 -- A segment's members with their exclusion reason (NULL = a recipient), their anchor's client timezone and their
 -- number's zone_set (what the quiet hours' preview groups by). Reads `segment_members(tenant_id, customer_id,
 -- anchor_appointment_id, anchor_timezone, phone_key, phone_exclusion, phone_shared, zone_set)` (the phone as
--- customer_facts classifies it) and `suppressed_numbers(tenant_id, phone_e164, listed, undeliverable)` (the
--- tenant's suppression list and its undeliverable numbers; $exclude_suppressed says whether a listed number is
--- excluded). Rules in order: no_phone, invalid_phone, duplicate_phone (of the members sharing one E.164 number the lowest customer id stays), then
--- suppressed or undeliverable (so such a number shared by several members counts once as that and otherwise as
--- duplicate_phone). Phones are compared as numbers (`phone_key`), and only numbers that several customers of the
--- tenant hold (`phone_shared`, a few percent) are grouped to find the lowest member id: the group-by over every
+-- customer_facts classifies it) and `suppressed_numbers(tenant_id, phone_e164, listed, undeliverable)` (the tenant's
+-- suppression list and its undeliverable numbers; $exclude_suppressed says whether a listed number is excluded). Rules
+-- in order: no_phone, invalid_phone, duplicate_phone (of the members sharing one E.164 number the lowest customer id
+-- stays), then suppressed or undeliverable (so such a number shared by several members counts once as that and
+-- otherwise as duplicate_phone). Phones are compared as numbers (`phone_key`), and only numbers that several customers
+-- of the tenant hold (`phone_shared`, a few percent) are grouped to find the lowest member id: the group-by over every
 -- member's phone string was most of a preview's time (BENCHMARKS.md).
 WITH first_of_shared_phone AS (
     SELECT tenant_id, phone_key, min(customer_id) AS customer_id

@@ -1,7 +1,7 @@
--- A preview's sample as picked by preview.sql ($customer_ids ascending, $anchor_ids in the same order, NULL
--- without an anchor) with its details, like anchored.sql, in the order of audience.RECIPIENT_COLUMNS. Customers and appointments are read through constant
--- filters (the tenant, the id range and the ids), so DuckDB reads only the few row groups and vectors that hold
--- them: a join with the whole tenant's rows cost more than the rest of the preview (BENCHMARKS.md).
+-- A preview's sample as picked by preview.sql ($customer_ids ascending, $anchor_ids in the same order, NULL without an
+-- anchor) with its details, like anchored.sql, in the order of audience.RECIPIENT_COLUMNS. Customers and appointments
+-- are read through constant filters (the tenant, the id range and the ids), so DuckDB reads only the few row groups and
+-- vectors that hold them: a join with the whole tenant's rows cost more than the rest of the preview (BENCHMARKS.md).
 WITH picked AS (
     SELECT unnest($customer_ids::INTEGER[]) AS customer_id, unnest($anchor_ids::INTEGER[]) AS anchor_appointment_id
 ),
