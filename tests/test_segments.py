@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from orchestration.audiences import SEGMENTS, AudienceQuery, materialize_segments, recipients
+from orchestration.audiences import SEGMENTS, AudienceQuery, materialize_segments, preview, recipients
+from orchestration.audiences.audience import RECIPIENT_COLUMNS
 from orchestration.audiences.query import bind, bound_values, segment_sql
 from orchestration.audiences.suppression import no_suppressed_numbers
 from orchestration.sqlfiles import load_sql
@@ -466,6 +467,19 @@ def test_members_of_synced_data_match_an_independent_reading_of_the_contract(syn
         found = [r[0] for r in con.execute(
             f"SELECT customer_id FROM segment_{segment} WHERE tenant_id = 2 ORDER BY 1").fetchall()]  # fmt: skip
     assert found == oracle(synced, 2, segment) and found
+
+
+@pytest.mark.parametrize("filtered", [False, True], ids=["all", "three_services"])
+@pytest.mark.parametrize("segment", list(SEGMENTS))
+def test_a_previews_sample_is_its_first_recipients_with_the_same_details(synced, segment, filtered):
+    """The sample (sql/segments/sample_members.sql, picked by preview.sql) and the recipient list (anchored.sql)
+    are two statements: a person must see exactly the first recipients a launch would freeze, with their anchors'
+    details."""
+    query = AudienceQuery(2, segment, service_ids=(9, 10, 13) if filtered else (), as_of=AS_OF)
+    shown = preview(synced, None, query, sample=25)
+    first = pd.concat(list(recipients(synced, None, query)))[list(RECIPIENT_COLUMNS)].head(25).reset_index(drop=True)
+    assert len(first) > 0 and shown.count >= len(first)
+    pd.testing.assert_frame_equal(shown.sample.reset_index(drop=True), first, check_dtype=False)
 
 
 @pytest.mark.parametrize("segment", list(SEGMENTS))
