@@ -472,14 +472,21 @@ def test_members_of_synced_data_match_an_independent_reading_of_the_contract(syn
 @pytest.mark.parametrize("filtered", [False, True], ids=["all", "three_services"])
 @pytest.mark.parametrize("segment", list(SEGMENTS))
 def test_a_previews_sample_is_its_first_recipients_with_the_same_details(synced, segment, filtered):
-    """The sample (sql/segments/sample_members.sql, picked by preview.sql) and the recipient list (anchored.sql)
-    are two statements: a person must see exactly the first recipients a launch would freeze, with their anchors'
-    details."""
+    """The sample (picked by preview.sql, detailed by sample_customers.sql and sample_anchors.sql, paired in Python)
+    and the recipient list (anchored.sql) are separate statements: a person must see exactly the first recipients a
+    launch would freeze, with their anchors' details."""
     query = AudienceQuery(2, segment, service_ids=(9, 10, 13) if filtered else (), as_of=AS_OF)
     shown = preview(synced, None, query, sample=25)
     first = pd.concat(list(recipients(synced, None, query)))[list(RECIPIENT_COLUMNS)].head(25).reset_index(drop=True)
     assert len(first) > 0 and shown.count >= len(first)
-    pd.testing.assert_frame_equal(shown.sample.reset_index(drop=True), first, check_dtype=False)
+    pd.testing.assert_frame_equal(_missing_as_none(shown.sample), _missing_as_none(first))
+
+
+def _missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """The values, whatever dtype holds them: DuckDB gives a column without any value as objects (None), the sample
+    as its own dtype (NaN or NA)."""
+    frame = frame.reset_index(drop=True).astype(object)
+    return frame.where(frame.notna(), None)
 
 
 @pytest.mark.parametrize("segment", list(SEGMENTS))

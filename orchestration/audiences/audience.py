@@ -25,7 +25,6 @@ from orchestration.audiences.query import (
     counts_sql,
     described_parameters,
     preview_sql,
-    sample_sql,
     segment_sql,
     tenant_catalog,
 )
@@ -48,6 +47,9 @@ RECIPIENT_COLUMNS = (
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
     "location_name", "location_address", "client_timezone", "phone_zone",
 )  # fmt: skip
+# RECIPIENT_COLUMNS' dtypes in a preview's sample, as DuckDB gives them to the recipient list (the rest: "str").
+RECIPIENT_DTYPES = {"customer_id": "int32", "anchor_appointment_id": "Int32", "anchor_starts_at": "Int64",
+                    "anchor_ends_at": "Int64", "service_price": "float64", "service_duration": "Int32"}  # fmt: skip
 # DuckDB's working memory while snapshotting recipients; the rest spills to disk (Warehouse.spilling_reader). One
 # thread: each DuckDB thread keeps its own buffers, and on the snapshot path the ledger inserts, not the query, set
 # the pace (bench/run_all.py measures both).
@@ -155,14 +157,37 @@ def _first_recipients(groups: list[dict[str, Any]], sample: int) -> tuple[list[i
 
 def _sample_details(session: SharedSession, tenant_id: int, ids: list[int], anchors: list[int | None]
                     ) -> pd.DataFrame:  # fmt: skip
-    """The sample's RECIPIENT_COLUMNS (sql/segments/sample_members.sql); without recipients, the statement's empty
-    frame as first read from this file (its columns and types), without running it again."""
-    values = {"tenant_id": tenant_id, "customer_ids": ids, "anchor_ids": anchors, "first_id": min(ids, default=0),
-              "last_id": max(ids, default=0)}  # fmt: skip
+    """The sample's RECIPIENT_COLUMNS in the order of `ids` (ascending): its customers
+    (sql/segments/sample_customers.sql) paired with their anchors' details (sample_anchors.sql), each anchor with the
+    customer it belongs to, as anchored.sql joins them for the recipient list."""
     if not ids:
-        return session.remember("empty_sample", lambda con: con.execute(sample_sql(), values).fetch_df()).copy()
-    frame = session.con.execute(sample_sql(), values).fetch_df()
-    return frame if tuple(frame.columns) == RECIPIENT_COLUMNS else frame[list(RECIPIENT_COLUMNS)]
+        return _sample_frame([])
+    bounds = {"tenant_id": tenant_id, "first_id": min(ids), "last_id": max(ids)}
+    customers = {row[0]: row for row in session.con.execute(load_sql("segments/sample_customers.sql"),
+                                                            {**bounds, "customer_ids": ids}).fetchall()}  # fmt: skip
+    wanted = [anchor for anchor in anchors if anchor is not None]
+    details = {} if not wanted else {
+        (row[1], row[0]): row for row in session.con.execute(load_sql("segments/sample_anchors.sql"),
+                                                             {**bounds, "anchor_ids": wanted}).fetchall()}  # fmt: skip
+    rows = []
+    for customer_id, anchor in zip(ids, anchors, strict=True):
+        person = customers.get(customer_id)
+        if person is None:
+            continue
+        appointment = details.get((customer_id, anchor), _NO_ANCHOR)
+        rows.append((*person[:6], appointment[0], *appointment[2:], person[6]))
+    return _sample_frame(rows)
+
+
+def _sample_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Rows of RECIPIENT_COLUMNS as a DataFrame of RECIPIENT_DTYPES (the same whether a column holds nulls or not)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(RECIPIENT_COLUMNS)
+    return pd.DataFrame({name: pd.array(list(values), dtype=RECIPIENT_DTYPES.get(name, "str"))
+                         for name, values in zip(RECIPIENT_COLUMNS, columns, strict=True)})  # fmt: skip
+
+
+# sample_anchors.sql's row for a member without an anchor (or whose anchor is not its own appointment)
+_NO_ANCHOR = (None,) * 13
 
 
 def recipients(

@@ -197,11 +197,6 @@ def preview_sql(query: AudienceQuery) -> str:
     return f"{_members_sql(query)}\n{load_sql('segments/preview.sql')}"
 
 
-def sample_sql() -> str:
-    """The details of a preview's sample (binds $tenant_id, $customer_ids, $anchor_ids, $first_id, $last_id)."""
-    return load_sql("segments/sample_members.sql")
-
-
 def bound_values(query: AudienceQuery, **extra: Any) -> dict[str, Any]:
     """Every value a segment query may bind."""
     return {
