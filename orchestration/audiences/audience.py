@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,7 +162,7 @@ def _sample_details(session: SharedSession, tenant_id: int, ids: list[int], anch
     (sql/segments/sample_customers.sql) paired with their anchors' details (sample_anchors.sql), each anchor with the
     customer it belongs to, as anchored.sql joins them for the recipient list."""
     if not ids:
-        return _sample_frame([])
+        return _empty_sample().copy()
     bounds = {"tenant_id": tenant_id, "first_id": min(ids), "last_id": max(ids)}
     customers = {row[0]: row for row in session.con.execute(load_sql("segments/sample_customers.sql"),
                                                             {**bounds, "customer_ids": ids}).fetchall()}  # fmt: skip
@@ -177,6 +178,13 @@ def _sample_details(session: SharedSession, tenant_id: int, ids: list[int], anch
         appointment = details.get((customer_id, anchor), _NO_ANCHOR)
         rows.append((*person[:6], appointment[0], *appointment[2:], person[6]))
     return _sample_frame(rows)
+
+
+@functools.cache
+def _empty_sample() -> pd.DataFrame:
+    """The sample of an audience without recipients, built once (a preview copies it): building a frame of
+    RECIPIENT_DTYPES costs about a millisecond, a tenth of an empty preview."""
+    return _sample_frame([])
 
 
 def _sample_frame(rows: list[tuple]) -> pd.DataFrame:
