@@ -44,6 +44,15 @@ def manual(ledger: Ledger, phones: list[str], tenant_id: int = 1, settings: Camp
     return send_manual(ledger, tenant_id, people, TEMPLATE, settings=settings).campaign_id
 
 
+def wait_for(condition, what: str, timeout: float = 90, every: float = 0.2) -> None:
+    """Polls `condition` every `every` seconds until it holds; fails naming `what` when the deadline passes first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(every)
+
+
 def finished_run(home: Home, campaign_id: int, timeout: float = 180) -> DagsterRun:
     """The campaign's latest Dagster run, read through the home's instance, once it has finished; fails with the
     runs found if none has within `timeout` seconds."""

@@ -26,7 +26,7 @@ from orchestration.sender.pacing import set_sender_throughput
 from orchestration.sender.reports import delivery_log, status
 from orchestration.warehouse import Warehouse
 from tests.fixtures.servers import free_port
-from tests.sending import stop_send_runs
+from tests.sending import stop_send_runs, wait_for
 from tests.signed_in import ensure_user, sign_in_in_browser
 from tests.test_console import APP, build_demo_home, point_tenants_at
 from tests.test_send_runs import finished_runs
@@ -146,15 +146,6 @@ def test_an_analyst_previews_a_segment_and_sends_a_test_in_a_real_browser(consol
                                        "--out", str(exported)])
     assert result.exit_code == 0, result.output
     assert downloaded.read_bytes() == exported.read_bytes()
-
-
-def wait_for(condition, what: str, timeout: float = 90) -> None:
-    """Polls `condition` until it holds; fails naming `what` when the deadline passes first."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.2)
 
 
 def shown_count(page, label: str) -> int:

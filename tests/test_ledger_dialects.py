@@ -32,7 +32,7 @@ from orchestration.sqlfiles import (
     to_psycopg,
 )
 from tests.fixtures.servers import free_port, fresh_database
-from tests.sending import manual, numbers, with_twilio
+from tests.sending import manual, numbers, wait_for, with_twilio
 from tests.test_delivery_rules import UNREACHABLE, creates_for
 
 # What runs on the ledger: these areas, and the ledger's own files in other areas (the rest are warehouse queries).
@@ -271,14 +271,6 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '
 """
 
 
-def _until(condition, timeout: float = 60.0) -> None:
-    """Waits for an event (polled), failing past `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.01)
-
-
 @pytest.mark.postgres
 def test_a_resend_while_a_run_completes_its_campaign_is_sent_once_never_stranded(
     home, simulator, postgres_server, monkeypatch
@@ -311,10 +303,11 @@ def test_a_resend_while_a_run_completes_its_campaign_is_sent_once_never_stranded
     with ThreadPoolExecutor(max_workers=2) as pool:
         try:
             run = pool.submit(run_campaign, home, 1, campaign_id, on_chunk=hold_after_the_chunk)
-            _until(lambda: run.done() or lock_waits() == 1)
+            wait_for(lambda: run.done() or lock_waits() == 1, "the run waiting to complete", 60, 0.01)
             assert not run.done(), run.result()  # the premise: the run waits to complete, its recipients all sent
             resend = pool.submit(select_resends, ledger, 1, now=time.time() + 1)
-            _until(lambda: resend.done() or lock_waits() == 2)  # done (unlocked) or waiting behind the run
+            wait_for(lambda: resend.done() or lock_waits() == 2,  # done (unlocked) or waiting behind the run
+                     "the re-send done or waiting", 60, 0.01)
         finally:
             holder.commit()  # whatever failed, nothing is left waiting on the test's lock
         first_run, resent = run.result(timeout=60), resend.result(timeout=60)

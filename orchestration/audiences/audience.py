@@ -48,7 +48,7 @@ RECIPIENT_COLUMNS = (
     "service_name", "service_price", "service_duration", "staff_name", "staff_phone",
     "location_name", "location_address", "client_timezone", "phone_zone",
 )  # fmt: skip
-# RECIPIENT_COLUMNS' dtypes in a preview's sample, as DuckDB gives them to the recipient list (the rest: "str").
+# RECIPIENT_COLUMNS' dtypes in a preview's sample (the rest: "str"): DuckDB's for these columns when they hold nulls.
 RECIPIENT_DTYPES = {"customer_id": "int32", "anchor_appointment_id": "Int32", "anchor_starts_at": "Int64",
                     "anchor_ends_at": "Int64", "service_price": "float64", "service_duration": "Int32"}  # fmt: skip
 # DuckDB's working memory while snapshotting recipients; the rest spills to disk (Warehouse.spilling_reader). One

@@ -1,6 +1,7 @@
 -- The anchor appointments of a preview's sample ($anchor_ids, of the customers in [$first_id, $last_id]) with
 -- their service, staff and location, as anchored.sql details them; read through constant filters like
--- sample_customers.sql. An anchor is its member's own appointment: the preview pairs it by customer too.
+-- sample_customers.sql. An anchor is its member's own appointment: the preview pairs it by customer too. After
+-- the two ids, the columns are those of audience.RECIPIENT_COLUMNS from anchor_starts_at to client_timezone.
 SELECT a.appointment_id, a.customer_id, a.starts_at, a.ends_at, a.status,
        sv.name AS service_name, sv.price::DOUBLE AS service_price, sv.duration AS service_duration,
        st.name AS staff_name, st.phone_number AS staff_phone,
