@@ -66,6 +66,10 @@ def catalog(tenant: int = 1) -> dict[str, list[dict]]:
     }  # fmt: skip
 
 
+# appointments.recency as sql/warehouse/appointments.sql numbers it (test_sync.py checks the sync's numbering)
+RECENCY = ", row_number() OVER (PARTITION BY tenant_id ORDER BY starts_at, appointment_id)::INTEGER AS recency"
+
+
 def build_warehouse(path, customers: list[dict], appointments: list[dict], tenants=(1,)) -> Warehouse:
     """A warehouse with the contract's schema and exactly the given rows (plus each tenant's catalog)."""
     tables: dict[str, list[dict]] = {"customers": customers, "appointments": appointments}
@@ -78,7 +82,8 @@ def build_warehouse(path, customers: list[dict], appointments: list[dict], tenan
         for name, rows in tables.items():
             if rows:
                 frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB's replacement scan)
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM frame")
+                derived = RECENCY if name == "appointments" else ""
+                con.execute(f"INSERT INTO {name} BY NAME SELECT *{derived} FROM frame")
         build_facts(con, AS_OF)
     return warehouse
 
@@ -137,9 +142,9 @@ def test_recent_bookers_anchor_is_latest_matching_by_starts_at_then_id(home):
     ("upcoming", {}),
 ])  # fmt: skip
 def test_anchors_order_by_start_then_id_across_the_whole_integer_range_of_ids(home, segment, options):
-    """Anchors compare (starts_at, appointment_id) as one number (sql/segments/narrowed_filtered.sql): neither the
-    largest nor the smallest INTEGER id may outweigh a second of starts_at, on either side, and a tie on starts_at
-    still goes by id."""
+    """Anchors compare (starts_at, appointment_id) through appointments.recency (sql/segments/narrowed_filtered.sql):
+    neither the largest nor the smallest INTEGER id may outweigh a second of starts_at, on either side, and a tie on
+    starts_at still goes by id."""
     top, bottom = 2**31 - 1, -(2**31)
     # the anchor's start (the latest; for upcoming the next one) and one second on the other side of it
     won = NOW + DAY if segment == "upcoming" else NOW - DAY

@@ -93,16 +93,18 @@ def test_a_national_number_is_read_in_the_tenants_region(tmp_path, warehouse):
     ]
 
 
-def test_appointments_keep_unix_seconds_and_gain_utc_timestamps(synced):
+def test_appointments_keep_unix_seconds_and_gain_utc_timestamps_and_their_place_in_the_tenants_order(synced):
+    """recency numbers each tenant's appointments by (starts_at, appointment_id): 10 and 13 start together, so the
+    id decides; tenant 7 counts from 1 again."""
     assert rows(synced, "SELECT * FROM appointments ORDER BY appointment_id") == [
         (0, 10, 1, 1, 1, 1, "approved", 1717243200, 1717246800, 1717000000, datetime(2024, 6, 1, 12),
-         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "Europe/Berlin", Decimal("25.50"), "paid"),
+         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "Europe/Berlin", Decimal("25.50"), "paid", 1),
         (0, 11, 1, 1, 1, 1, "canceled", 1720000000, 1720003600, 1719000000, datetime(2024, 7, 3, 9, 46, 40),
-         datetime(2024, 7, 3, 10, 46, 40), datetime(2024, 6, 21, 20), "", None, "not_paid"),
+         datetime(2024, 7, 3, 10, 46, 40), datetime(2024, 6, 21, 20), "", None, "not_paid", 3),
         (7, 12, 4, 2, 2, 2, "pending", 1719800000, 1719803600, 1719700000, datetime(2024, 7, 1, 2, 13, 20),
-         datetime(2024, 7, 1, 3, 13, 20), datetime(2024, 6, 29, 22, 26, 40), "", None, None),
+         datetime(2024, 7, 1, 3, 13, 20), datetime(2024, 6, 29, 22, 26, 40), "", None, None, 1),
         (0, 13, 99, 1, 1, 1, "approved", 1717243200, 1717246800, 1717000000, datetime(2024, 6, 1, 12),
-         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "", None, None),
+         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "", None, None, 2),
     ]
 
 

@@ -1,7 +1,10 @@
 -- Cleaned appointments: tenant NULL -> 0, Unix seconds kept and also given as UTC TIMESTAMPs.
 -- Rows without an id, a customer or a start cannot be placed in any segment and are left out (counted by
 -- check_appointment_times.sql). A NULL created_at is kept: only recent_bookers and cancelled_or_rejected read it.
--- Stored in (tenant, customer) order so that one tenant's scans skip the other tenants' row groups.
+-- Stored in (tenant, customer) order so that one tenant's scans skip the other tenants' row groups. `recency` numbers
+-- each tenant's appointments by (starts_at, appointment_id), so that the segments' latest or next appointment is an
+-- aggregate over one INTEGER: arg_max over the pair as one HUGEINT (starts_at * 2^32 + id) was a quarter of a
+-- filtered all_appointments preview's grouping (BENCHMARKS.md).
 INSERT INTO appointments
 SELECT
     coalesce(a.tenant_id, 0)                        AS tenant_id,
@@ -19,7 +22,8 @@ SELECT
     make_timestamp(a.created_at * 1000000)          AS created_ts,
     coalesce(a.client_timezone, '')                 AS client_timezone,
     a.paid_amount                                   AS paid_amount,
-    a.payment_status                                AS payment_status
+    a.payment_status                                AS payment_status,
+    row_number() OVER (PARTITION BY coalesce(a.tenant_id, 0) ORDER BY a.starts_at, a.id)::INTEGER AS recency
 FROM raw_appointments AS a
 WHERE a.id IS NOT NULL AND a.customer_id IS NOT NULL AND a.starts_at IS NOT NULL
 ORDER BY coalesce(a.tenant_id, 0), a.customer_id, a.id

@@ -11,10 +11,10 @@ WITH per_customer AS (
            min(starts_at)                                        AS first_starts_at,
            max(starts_at)                                        AS last_starts_at,
            min(starts_at) FILTER (WHERE starts_at >= $as_of_epoch) AS next_starts_at,
-           -- the latest appointment: (starts_at, appointment_id) compared as one number (as in
-           -- sql/segments/narrowed_filtered.sql), far cheaper to aggregate than the pair as a struct
-           arg_max(appointment_id, starts_at::HUGEINT * 4294967296 + appointment_id) AS latest_appointment_id,
-           arg_max_null(client_timezone, starts_at::HUGEINT * 4294967296 + appointment_id)
+           -- the latest appointment: (starts_at, appointment_id) compared through recency (as in
+           -- sql/segments/narrowed_filtered.sql), far cheaper to aggregate than the pair
+           arg_max(appointment_id, recency) AS latest_appointment_id,
+           arg_max_null(client_timezone, recency)
                                                                  AS latest_client_timezone,
            list(DISTINCT status ORDER BY status)                 AS statuses
     FROM appointments

@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS appointments (
     created_ts       TIMESTAMP,
     client_timezone  VARCHAR NOT NULL,   -- '' when unknown
     paid_amount      DECIMAL(18, 4),
-    payment_status   VARCHAR
+    payment_status   VARCHAR,
+    recency          INTEGER NOT NULL    -- its place in the tenant's appointments ordered by (starts_at, appointment_id),
+                                         -- 1 = the earliest: anchors compare it instead of the pair (appointments.sql)
 );
 
 CREATE TABLE IF NOT EXISTS services (

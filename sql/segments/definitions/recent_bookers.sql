@@ -1,9 +1,9 @@
 -- recent_bookers(days): an appointment with created_at in (as_of − days, as_of].
 -- Anchor: the latest such appointment (largest starts_at, ties: largest appointment_id;
--- the pair as one number, as in narrowed_filtered.sql).
+-- compared through appointments.recency, as in narrowed_filtered.sql).
 SELECT tenant_id, customer_id,
-       arg_max(appointment_id, starts_at::HUGEINT * 4294967296 + appointment_id) AS anchor_appointment_id,
-       arg_max_null(client_timezone, starts_at::HUGEINT * 4294967296 + appointment_id) AS anchor_timezone
+       arg_max(appointment_id, recency) AS anchor_appointment_id,
+       arg_max_null(client_timezone, recency) AS anchor_timezone
 FROM filtered_appointments
 WHERE created_at > $as_of - $days * 86400 AND created_at <= $as_of
 GROUP BY tenant_id, customer_id

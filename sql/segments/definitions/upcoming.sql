@@ -1,9 +1,9 @@
 -- upcoming(days): an appointment with starts_at in [as_of, as_of + days) whose status is not canceled/rejected.
 -- Anchor: the next such appointment (smallest starts_at, ties: smallest appointment_id;
--- the pair as one number, as in narrowed_filtered.sql).
+-- compared through appointments.recency, as in narrowed_filtered.sql).
 SELECT tenant_id, customer_id,
-       arg_min(appointment_id, starts_at::HUGEINT * 4294967296 + appointment_id) AS anchor_appointment_id,
-       arg_min_null(client_timezone, starts_at::HUGEINT * 4294967296 + appointment_id) AS anchor_timezone
+       arg_min(appointment_id, recency) AS anchor_appointment_id,
+       arg_min_null(client_timezone, recency) AS anchor_timezone
 FROM filtered_appointments
 WHERE starts_at >= $as_of AND starts_at < $as_of + $days * 86400 AND status NOT IN ('canceled', 'rejected')
 GROUP BY tenant_id, customer_id

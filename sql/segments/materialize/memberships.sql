@@ -2,17 +2,17 @@
 -- one scan of the appointments in any window finds the three window segments' members and anchors, and
 -- customer_facts gives the count-based ones, instead of one statement per segment regrouping every appointment.
 -- The predicates are those of sql/segments/definitions/*.sql with no filter (tests/test_segments.py checks
--- that both give the same members, anchors and exclusions; anchors order (starts_at, appointment_id) as one
--- number, as narrowed_filtered.sql explains). Rows: segment, tenant_id, customer_id, anchor_appointment_id.
+-- that both give the same members, anchors and exclusions; anchors order (starts_at, appointment_id) through
+-- appointments.recency, as narrowed_filtered.sql explains). Rows: segment, tenant_id, customer_id, anchor_appointment_id.
 WITH windows AS (
     SELECT tenant_id, customer_id,
-           arg_max(appointment_id, starts_at::HUGEINT * 4294967296 + appointment_id)
+           arg_max(appointment_id, recency)
                FILTER (WHERE created_at > $as_of - $recent_bookers_days * 86400 AND created_at <= $as_of)
                AS recent_bookers,
-           arg_min(appointment_id, starts_at::HUGEINT * 4294967296 + appointment_id)
+           arg_min(appointment_id, recency)
                FILTER (WHERE starts_at >= $as_of AND starts_at < $as_of + $upcoming_days * 86400
                          AND status NOT IN ('canceled', 'rejected')) AS upcoming,
-           arg_max(appointment_id, starts_at::HUGEINT * 4294967296 + appointment_id)
+           arg_max(appointment_id, recency)
                FILTER (WHERE status IN ('canceled', 'rejected')
                          AND ((starts_at > $as_of - $cancelled_or_rejected_days * 86400 AND starts_at <= $as_of)
                            OR (created_at > $as_of - $cancelled_or_rejected_days * 86400 AND created_at <= $as_of)))
