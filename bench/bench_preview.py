@@ -30,6 +30,7 @@ from orchestration.audiences.audience import (
     _send_rules,
     _suppressed,
     _zone_groups,
+    use_suppressed,
     zone_values,
 )
 from orchestration.audiences.query import bind, bound_values, preview_sql
@@ -79,15 +80,15 @@ def steps(warehouse: Warehouse, ledger: Ledger, query: AudienceQuery, repeats: i
         rules = mark("send rules (ledger)", lambda: _send_rules(ledger, query))
         opened = time.perf_counter()
         with warehouse.shared_session() as session:
-            con = session.con
             marks.setdefault("cursor on the held attachment", []).append((time.perf_counter() - opened) * 1000)
             mark("tenant and filter checks (catalog remembered per file)", lambda session=session: _checked(
                 session, query))
-            con.register("suppressed_numbers", suppressed)
+            mark("suppression list on the cursor", lambda session=session, suppressed=suppressed: use_suppressed(
+                session, query.tenant_id, suppressed))
             sql = preview_sql(query)
             values = bound_values(query, sample=20, **zone_values(rules))
-            rows = mark("member groups: counts, first ids, zones (one statement)", lambda con=con, sql=sql,
-                        values=values: con.execute(sql, bind(sql, values)).fetchall())  # fmt: skip
+            rows = mark("member groups: counts, first ids, zones (one prepared statement)", lambda session=session,
+                        sql=sql, values=values: session.execute(sql, bind(sql, values)).fetchall())  # fmt: skip
             groups = [dict(zip(PREVIEW_GROUP, row, strict=True)) for row in rows]
             recipients = [group for group in groups if group["exclusion"] is None]
             ids, anchors = _first_recipients(recipients, 20)

@@ -15,6 +15,8 @@ from orchestration.audiences import (
     recipients,
     segment_sizes,
 )
+from orchestration.audiences.audience import use_suppressed
+from orchestration.audiences.suppression import suppressed_numbers
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
 from tests.test_segments import AS_OF, DAY, NOW, appointment, build_warehouse, customer
@@ -214,6 +216,17 @@ def test_a_number_suppressed_after_a_preview_is_left_out_of_the_next_one(phones)
     suppress(ledger, 1, "+12025550008")
     after = preview(warehouse, ledger, query)
     assert (before.count, after.count, after.excluded["suppressed"]) == (3, 2, 2)
+
+
+def test_another_tenants_suppressed_numbers_on_a_kept_cursor_never_leave_anyone_out(phones):
+    warehouse, ledger = phones
+    with warehouse.shared_session() as session:  # the cursor the next preview is handed holds tenant 2's list
+        use_suppressed(session, 2, suppressed_numbers(ledger, 2))
+    result = preview(warehouse, ledger, AudienceQuery(1, "recent_bookers", exclude_suppressed=True, as_of=AS_OF))
+    with warehouse.shared_session() as session:
+        held = session.con.execute("SELECT tenant_id, phone_e164 FROM suppressed_numbers ORDER BY 1").fetchall()
+    assert held == [(1, "+12025550007"), (2, "+12025550001")]  # the premise: both tenants' rows on one cursor
+    assert (result.count, result.excluded["suppressed"], 1 in set(result.sample["customer_id"])) == (3, 1, True)
 
 
 def test_a_warehouse_built_by_an_older_version_gets_one_clear_error_until_the_next_build(phones):

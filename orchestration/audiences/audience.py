@@ -107,12 +107,12 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
     suppressed = _suppressed(ledger, query)
     sql = preview_sql(query)
     with warehouse.shared_session() as session:
-        con = session.con
         warnings = _checked(session, query)
         rules = _send_rules(ledger, query)
         values = bound_values(query, sample=max(sample, 1), **zone_values(rules if ledger is not None else None))
-        con.register("suppressed_numbers", suppressed)
-        groups = [dict(zip(PREVIEW_GROUP, row, strict=True)) for row in con.execute(sql, bind(sql, values)).fetchall()]
+        use_suppressed(session, query.tenant_id, suppressed)
+        groups = [dict(zip(PREVIEW_GROUP, row, strict=True))
+                  for row in session.execute(sql, bind(sql, values)).fetchall()]  # fmt: skip
         recipient_groups = [group for group in groups if group["exclusion"] is None]
         ids, anchors = _first_recipients(recipient_groups, sample)
         frame = _sample_details(session, query.tenant_id, ids, anchors)
@@ -148,6 +148,24 @@ def _checked(session: SharedSession, query: AudienceQuery) -> list[str]:
     return check_against_catalog(session.con, _catalog(session, query.tenant_id), query)
 
 
+def use_suppressed(session: SharedSession, tenant_id: int, numbers: pa.Table) -> None:
+    """Makes `numbers` (suppressed_numbers() of the tenant) the tenant's rows of the session cursor's temp table
+    `suppressed_numbers`, which the segment queries read. The cursor keeps the table between sessions, and which
+    table of each tenant it holds, so the rows are replaced only when the ledger gave new ones: registering a relation
+    would change the catalog and make DuckDB plan the prepared statements again. Other tenants' rows never match
+    (classified_members.sql reads only the tenants in scope)."""
+    loaded = session.cursor_state.get("suppressed_numbers")
+    if loaded is None:
+        session.con.execute(load_sql("segments/suppressed_numbers_table.sql"))
+        loaded = session.cursor_state["suppressed_numbers"] = {}
+    if loaded.get(tenant_id) is not numbers:
+        loaded.pop(tenant_id, None)  # a failure below leaves it unknown, so the next session replaces it again
+        session.con.execute("DELETE FROM suppressed_numbers WHERE tenant_id = $tenant_id", {"tenant_id": tenant_id})
+        if numbers.num_rows:
+            session.con.from_arrow(numbers).insert_into("suppressed_numbers")
+        loaded[tenant_id] = numbers
+
+
 def _first_recipients(groups: list[dict[str, Any]], sample: int) -> tuple[list[int], list[int | None]]:
     """The first `sample` recipients by customer id across the recipient groups (each group holds its own first
     ones, so these are among them), and their anchor appointments (None: no anchor), in the same order."""
@@ -164,12 +182,12 @@ def _sample_details(session: SharedSession, tenant_id: int, ids: list[int], anch
     if not ids:
         return _empty_sample().copy()
     bounds = {"tenant_id": tenant_id, "first_id": min(ids), "last_id": max(ids)}
-    customers = {row[0]: row for row in session.con.execute(load_sql("segments/sample_customers.sql"),
-                                                            {**bounds, "customer_ids": ids}).fetchall()}  # fmt: skip
+    customers = {row[0]: row for row in session.execute(load_sql("segments/sample_customers.sql"),
+                                                        {**bounds, "customer_ids": ids}).fetchall()}  # fmt: skip
     wanted = [anchor for anchor in anchors if anchor is not None]
     details = {} if not wanted else {
-        (row[1], row[0]): row for row in session.con.execute(load_sql("segments/sample_anchors.sql"),
-                                                             {**bounds, "anchor_ids": wanted}).fetchall()}  # fmt: skip
+        (row[1], row[0]): row for row in session.execute(load_sql("segments/sample_anchors.sql"),
+                                                         {**bounds, "anchor_ids": wanted}).fetchall()}  # fmt: skip
     rows = []
     for customer_id, anchor in zip(ids, anchors, strict=True):
         person = customers.get(customer_id)
@@ -258,10 +276,11 @@ def segment_sizes(
     suppressed = _suppressed(ledger, queries[0])
     rows = []
     with warehouse.shared_session() as session:
-        con = session.con
         _checked(session, queries[0])
+        use_suppressed(session, tenant_id, suppressed)
         for query in queries:
-            count, excluded = _counts(con, query, suppressed)
+            sql = counts_sql(query)
+            count, excluded = _by_reason(session.execute(sql, bind(sql, bound_values(query))).fetchall())
             rows.append({"segment": query.segment, "label": SEGMENTS[query.segment].label, "recipients": count,
                          **excluded})  # fmt: skip
     return pd.DataFrame(rows)
@@ -323,12 +342,6 @@ def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:
             raise ValueError("excluding the suppression list needs the ledger")
         return no_suppressed_numbers()
     return suppressed_numbers(ledger, query.tenant_id)
-
-
-def _counts(con: duckdb.DuckDBPyConnection, query: AudienceQuery, suppressed: pa.Table) -> tuple[int, dict]:
-    con.register("suppressed_numbers", suppressed)
-    sql = counts_sql(query)
-    return _by_reason(con.execute(sql, bind(sql, bound_values(query))).fetchall())
 
 
 def _by_reason(rows: list[tuple]) -> tuple[int, dict]:

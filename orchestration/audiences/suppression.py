@@ -73,6 +73,10 @@ def _watched(ledger: Ledger) -> _Watched:
         return _WATCHED[key]
 
 
+_NONE = _SCHEMA.empty_table()
+
+
 def no_suppressed_numbers() -> pa.Table:
-    """Nothing to leave out (a query without a ledger, the materialized segments)."""
-    return _SCHEMA.empty_table()
+    """Nothing to leave out (a query without a ledger, the materialized segments): one table (Arrow tables are
+    immutable), so a preview's cursor that holds it for a tenant need not replace it (audience.use_suppressed)."""
+    return _NONE

@@ -20,6 +20,7 @@ excluded_numbers AS (
                 WHEN undeliverable THEN 'undeliverable' END AS exclusion,
            listed
     FROM suppressed_numbers
+    WHERE list_contains($tenant_ids::INTEGER[], tenant_id)  -- a kept cursor holds other tenants' rows too
 )
 SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id,
        CASE
