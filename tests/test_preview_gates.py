@@ -166,6 +166,19 @@ def test_the_grouped_preview_agrees_with_the_gates_applied_recipient_by_recipien
         assert any(new.capped for new, _ in verdicts)
 
 
+def test_a_preview_applies_the_tenants_rules_as_they_are_after_a_change(audience):
+    """The send rules are remembered per ledger change (audiences.watched): a change by another connection must
+    reach the next preview of the same process."""
+    warehouse, ledger = audience
+    query = AudienceQuery(1, "upcoming", as_of=AS_OF)
+    update_settings(ledger, 1, quiet_hours="off", state_rules="off", frequency_cap="off")
+    before = grouped(ledger, warehouse, query)
+    update_settings(ledger, 1, quiet_hours="off", state_rules="off", frequency_cap="1/1d")
+    after = grouped(ledger, warehouse, query)
+    assert before.capped == 0 and after.capped > 0  # the premise: the change caps someone
+    assert after == per_recipient(ledger, warehouse, query)
+
+
 def one_customer_per_row(home, tmp_path, rows: list[tuple[str, str]]) -> Warehouse:
     """Customers 1.. with these (phone, anchor client timezone), synced; each has one upcoming appointment."""
     starts = int(AS_OF.timestamp()) + 3 * DAY

@@ -477,7 +477,7 @@ def test_members_of_synced_data_match_an_independent_reading_of_the_contract(syn
 @pytest.mark.parametrize("filtered", [False, True], ids=["all", "three_services"])
 @pytest.mark.parametrize("segment", list(SEGMENTS))
 def test_a_previews_sample_is_its_first_recipients_with_the_same_details(synced, segment, filtered):
-    """The sample (picked by preview.sql, detailed by sample_customers.sql and sample_anchors.sql, paired in Python)
+    """The sample (picked by preview.sql, detailed by sample_customers.sql, sample_anchors.sql and sample_directory.sql)
     and the recipient list (anchored.sql) are separate statements: a person must see exactly the first recipients a
     launch would freeze, with their anchors' details."""
     query = AudienceQuery(2, segment, service_ids=(9, 10, 13) if filtered else (), as_of=AS_OF)

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from orchestration.audiences import watched
 from orchestration.audiences.query import (
     AudienceQuery,
     TenantCatalog,
@@ -176,26 +177,53 @@ def _first_recipients(groups: list[dict[str, Any]], sample: int) -> tuple[list[i
 
 def _sample_details(session: SharedSession, tenant_id: int, ids: list[int], anchors: list[int | None]
                     ) -> pd.DataFrame:  # fmt: skip
-    """The sample's RECIPIENT_COLUMNS in the order of `ids` (ascending): its customers
-    (sql/segments/sample_customers.sql) paired with their anchors' details (sample_anchors.sql), each anchor with the
-    customer it belongs to, as anchored.sql joins them for the recipient list."""
+    """The sample's RECIPIENT_COLUMNS in the order of `ids` (ascending): its customers and their anchor appointments
+    (_sample_sql, one statement), each anchor paired with the customer it belongs to and given its
+    service, staff and location from the tenant's directory, as anchored.sql joins them for the recipient list."""
     if not ids:
         return _empty_sample().copy()
-    bounds = {"tenant_id": tenant_id, "first_id": min(ids), "last_id": max(ids)}
-    customers = {row[0]: row for row in session.execute(load_sql("segments/sample_customers.sql"),
-                                                        {**bounds, "customer_ids": ids}).fetchall()}  # fmt: skip
     wanted = [anchor for anchor in anchors if anchor is not None]
-    details = {} if not wanted else {
-        (row[1], row[0]): row for row in session.execute(load_sql("segments/sample_anchors.sql"),
-                                                         {**bounds, "anchor_ids": wanted}).fetchall()}  # fmt: skip
+    sql = _sample_sql(bool(wanted))
+    values = {"tenant_id": tenant_id, "first_id": min(ids), "last_id": max(ids), "customer_ids": ids,
+              "anchor_ids": wanted}  # fmt: skip
+    people, appointments = session.execute(sql, bind(sql, values)).fetchone()
+    customers = {person[0]: person for person in people}
+    details = {(appointment[1], appointment[0]): appointment for appointment in appointments}
+    services, staff, locations = _directory(session, tenant_id)
     rows = []
     for customer_id, anchor in zip(ids, anchors, strict=True):
         person = customers.get(customer_id)
         if person is None:
             continue
-        appointment = details.get((customer_id, anchor), _NO_ANCHOR)
-        rows.append((*person[:6], appointment[0], *appointment[2:], person[6]))
+        appointment = details.get((customer_id, anchor))
+        if appointment is None:  # no anchor (or not the member's own appointment): as anchored.sql's LEFT JOIN
+            rows.append((*person[:6], *_NO_ANCHOR, person[6]))
+            continue
+        appointment_id, _, starts_at, ends_at, status, service_id, staff_id, location_id, timezone = appointment
+        rows.append((*person[:6], appointment_id, starts_at, ends_at, status, *services.get(service_id, _NO_SERVICE),
+                     *staff.get(staff_id, _NO_STAFF), *locations.get(location_id, _NO_LOCATION), timezone, person[6]))
     return _sample_frame(rows)
+
+
+@functools.cache
+def _sample_sql(anchored: bool) -> str:
+    """The sample's customers and (when some members have an anchor) their anchors, as two lists in one row
+    (sql/segments/sample_customers.sql and sample_anchors.sql); without anchors the statement is about a third
+    cheaper to plan."""
+    anchors = f"coalesce(({load_sql('segments/sample_anchors.sql')}), [])" if anchored else "[]"
+    return f"SELECT coalesce(({load_sql('segments/sample_customers.sql')}), []) AS customers,\n{anchors} AS anchors"
+
+
+def _directory(session: SharedSession, tenant_id: int) -> tuple[dict[int, tuple], dict[int, tuple], dict[int, tuple]]:
+    """The tenant's services (name, price, duration), staff (name, phone) and locations (name, address) by id, read
+    once per published warehouse file (sql/segments/sample_directory.sql)."""
+
+    def read(con: duckdb.DuckDBPyConnection) -> tuple[dict[int, tuple], dict[int, tuple], dict[int, tuple]]:
+        lists = con.execute(load_sql("segments/sample_directory.sql"), {"tenant_id": tenant_id}).fetchone()
+        services, staff, locations = ({entry[0]: tuple(entry[1:]) for entry in entries} for entries in lists)
+        return services, staff, locations
+
+    return session.remember(("sample_directory", tenant_id), read)
 
 
 @functools.cache
@@ -212,8 +240,10 @@ def _sample_frame(rows: list[tuple]) -> pd.DataFrame:
                          for name, values in zip(RECIPIENT_COLUMNS, columns, strict=True)})  # fmt: skip
 
 
-# sample_anchors.sql's row for a member without an anchor (or whose anchor is not its own appointment)
-_NO_ANCHOR = (None,) * 13
+# RECIPIENT_COLUMNS from anchor_appointment_id to client_timezone for a sample member without an anchor, and the
+# directory's entries where an anchor's service, staff or location is not in it (anchored.sql's LEFT JOINs)
+_NO_ANCHOR = (None,) * 12
+_NO_SERVICE, _NO_STAFF, _NO_LOCATION = (None,) * 3, (None,) * 2, (None,) * 2
 
 
 def recipients(
@@ -299,12 +329,13 @@ def filter_options(warehouse: Warehouse, tenant_id: int) -> FilterOptions:
 
 def _send_rules(ledger: Ledger | None, query: AudienceQuery) -> SendRules:
     """The send-time rules of the query's tenant (the default ones without a ledger)."""
-    from orchestration.sender.gates import preview_rules  # the sender package imports this one
+    from orchestration.sender.gates import default_quiet_hours, preview_rules  # the sender package imports this one
 
     if ledger is None:
         return preview_rules(None, query.tenant_id)
-    with ledger.read() as con:
-        return preview_rules(con, query.tenant_id)
+    # remembered until the ledger changes; the default window comes from the environment, so it is part of the key
+    key = ("send_rules", query.tenant_id, default_quiet_hours())
+    return watched.remembered(ledger, key, lambda con: preview_rules(con, query.tenant_id))
 
 
 def zone_values(rules: SendRules | None) -> dict[str, Any]:
@@ -330,8 +361,7 @@ def _gates(ledger: Ledger | None, rules: SendRules, query: AudienceQuery, groups
     moment = query.as_of_utc().timestamp()
     if ledger is None or not any(group.counted for group in groups):
         return preview_gates(None, rules, query.tenant_id, groups, moment)
-    with ledger.read() as con:
-        return preview_gates(con, rules, query.tenant_id, groups, moment)
+    return watched.read(ledger, lambda con: preview_gates(con, rules, query.tenant_id, groups, moment))
 
 
 def _suppressed(ledger: Ledger | None, query: AudienceQuery) -> pa.Table:

@@ -1,21 +1,13 @@
 """Reads one tenant's numbers to leave out from the ledger as an Arrow table, for DuckDB to subtract: its suppression
 list (excluded when a query excludes it) and its undeliverable numbers (always; Twilio said 30005/30006).
 
-A process that previews often reads them once per ledger change: each ledger path keeps one SQLite connection
-whose `PRAGMA data_version` moves whenever another connection commits, and the tables read since the last move
-are reused. The version is read before the rows, so a commit in between makes the next read fetch them again.
-A PostgreSQL ledger has no such counter: each call reads the rows from its pool."""
+A process that previews often reads them once per ledger change (watched.remembered)."""
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import pyarrow as pa
 
+from orchestration.audiences import watched
 from orchestration.ledger import Ledger
 from orchestration.sqlfiles import load_sql
 
@@ -24,38 +16,17 @@ _SCHEMA = pa.schema([("tenant_id", pa.int32()), ("phone_e164", pa.string()), ("l
                      ("undeliverable", pa.bool_())])  # fmt: skip
 
 
-@dataclass
-class _Watched:
-    """One process's kept connection to a ledger file and the tables read at its current data_version."""
-
-    con: sqlite3.Connection
-    version: int = -1
-    tables: dict[int, pa.Table] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_WATCHED: dict[tuple[int, Path], _Watched] = {}
-_WATCHED_LOCK = threading.Lock()
-
-
 def suppressed_numbers(ledger: Ledger, tenant_id: int) -> pa.Table:
     """The tenant's numbers to leave out: columns `tenant_id`, `phone_e164`, `listed` (on the suppression list) and
     `undeliverable` (Twilio reported it cannot receive SMS); each number once."""
     if not 0 <= tenant_id <= SQLITE_MAX_INTEGER:  # the warehouse check names the unknown tenant to the person
         return no_suppressed_numbers()
-    if ledger.dialect != "sqlite":
-        with ledger.read() as con:
-            return _table(tenant_id, con.execute(load_sql("segments/suppressed_numbers.sql"),
-                                                 {"tenant_id": tenant_id}).fetchall())  # fmt: skip
-    watched = _watched(ledger)
-    with watched.lock:
-        version = watched.con.execute("PRAGMA data_version").fetchone()[0]
-        if version != watched.version:
-            watched.version, watched.tables = version, {}
-        if tenant_id not in watched.tables:
-            rows = watched.con.execute(load_sql("segments/suppressed_numbers.sql"), {"tenant_id": tenant_id}).fetchall()
-            watched.tables[tenant_id] = _table(tenant_id, rows)
-        return watched.tables[tenant_id]
+
+    def read(con) -> pa.Table:
+        return _table(tenant_id, con.execute(load_sql("segments/suppressed_numbers.sql"),
+                                             {"tenant_id": tenant_id}).fetchall())  # fmt: skip
+
+    return watched.remembered(ledger, ("suppressed_numbers", tenant_id), read)
 
 
 def _table(tenant_id: int, rows: list) -> pa.Table:
@@ -63,14 +34,6 @@ def _table(tenant_id: int, rows: list) -> pa.Table:
                      "phone_e164": pa.array([r[0] for r in rows], pa.string()),
                      "listed": pa.array([bool(r[1]) for r in rows], pa.bool_()),
                      "undeliverable": pa.array([bool(r[2]) for r in rows], pa.bool_())}, schema=_SCHEMA)  # fmt: skip
-
-
-def _watched(ledger: Ledger) -> _Watched:
-    key = (os.getpid(), ledger.path.resolve())  # a connection never crosses a fork
-    with _WATCHED_LOCK:
-        if key not in _WATCHED:
-            _WATCHED[key] = _Watched(sqlite3.connect(ledger.path, isolation_level=None, check_same_thread=False))
-        return _WATCHED[key]
 
 
 _NONE = _SCHEMA.empty_table()

@@ -3,10 +3,11 @@
 -- zone set: customer_facts.zone_set, whose zones and Florida/Oklahoma flag come from zone_sets for the few groups). Per
 -- group: its members, those whose number is on the suppression list (for recipients: skipped at send time when the
 -- query does not exclude the list), its first $sample members by customer id with their anchor appointment (0: none;
--- the preview takes the first $sample of all recipient groups, their details: sample_customers.sql and
--- sample_anchors.sql), and the numbers of the recipients a frequency cap applies to ($capped_numbers: 'every',
--- 'strict_state', or NULL for none) as phone_key digits, whose messages the ledger counts. One grouping by small values
--- replaces a counting pass and a zones pass over the members (which made DuckDB materialize them).
+-- the preview takes the first $sample of all recipient groups, their details: sample_customers.sql,
+-- sample_anchors.sql and sample_directory.sql), and the numbers of the recipients a frequency cap applies to
+-- ($capped_numbers: 'every', 'strict_state', or NULL for none) as phone_key digits, whose messages the ledger counts.
+-- One grouping by small values replaces a counting pass and a zones pass over the members (which made DuckDB
+-- materialize them).
 SELECT g.exclusion, g.client_timezone, z.phone_zones, coalesce(z.strict_state, false) AS strict_state, g.members,
        g.on_list, g.sample_ids, g.sample_anchors,
        CASE WHEN $capped_numbers::VARCHAR = 'every' OR ($capped_numbers::VARCHAR = 'strict_state' AND z.strict_state)
