@@ -22,7 +22,6 @@ from bench import append_section
 from bench.bench_audiences import AS_OF, build, random_query
 from orchestration.audiences import AudienceQuery, filter_options, materialize_segments, preview
 from orchestration.audiences.audience import (
-    PREVIEW_GROUP,
     _checked,
     _first_recipients,
     _gates,
@@ -30,6 +29,7 @@ from orchestration.audiences.audience import (
     _send_rules,
     _suppressed,
     _zone_groups,
+    preview_groups,
     use_suppressed,
     zone_values,
 )
@@ -89,7 +89,7 @@ def steps(warehouse: Warehouse, ledger: Ledger, query: AudienceQuery, repeats: i
             values = bound_values(query, sample=20, **zone_values(rules))
             rows = mark("member groups: counts, first ids, zones (one prepared statement)", lambda session=session,
                         sql=sql, values=values: session.execute(sql, bind(sql, values)).fetchall())  # fmt: skip
-            groups = [dict(zip(PREVIEW_GROUP, row, strict=True)) for row in rows]
+            groups = preview_groups(session, query.tenant_id, rows)
             recipients = [group for group in groups if group["exclusion"] is None]
             ids, anchors = _first_recipients(recipients, 20)
             mark("sample details (DataFrame)", lambda session=session, ids=ids, anchors=anchors: _sample_details(

@@ -31,24 +31,27 @@ FOREIGN = ("+447911{:06d}", "+4930{:08d}")  # a UK mobile (four zones), a Berlin
 CLIENT_ZONES = ("", "", "", "Europe/Berlin", "America/Chicago", "Asia/Tokyo", "Not/AZone")
 
 
-def write_audience(folder, rows: list[tuple[str, str, int]]):
-    """A Booknetic snapshot of tenant 1: customer i has phone rows[i][0] and one appointment starting at rows[i][2]
-    whose client timezone is rows[i][1]."""
-    customers = "".join(f'"{cid}","F{cid}","L{cid}","{phone}","",NULL,"","2024-01-01","1"\n'
+def write_audience(folder, rows: list[tuple[str, str, int]], tenants: list[int] | None = None):
+    """A Booknetic snapshot: customer i (of tenant tenants[i], default 1) has phone rows[i][0] and one appointment
+    starting at rows[i][2] whose client timezone is rows[i][1]. Tenant t has service, location and staff t."""
+    of = tenants or [1] * len(rows)
+    customers = "".join(f'"{cid}","F{cid}","L{cid}","{phone}","",NULL,"","2024-01-01","{of[cid - 1]}"\n'
                         for cid, (phone, _, _) in enumerate(rows, 1))  # fmt: skip
-    appointments = "".join(f'"{cid}","1","1","1","{cid}","approved","{starts}","{starts + 3600}","{starts - DAY}",'
-                           f'"{zone}",NULL,NULL,"1"\n' for cid, (_, zone, starts) in enumerate(rows, 1))  # fmt: skip
+    appointments = "".join(f'"{cid}","{of[cid - 1]}","{of[cid - 1]}","{of[cid - 1]}","{cid}","approved","{starts}",'
+                           f'"{starts + 3600}","{starts - DAY}","{zone}",NULL,NULL,"{of[cid - 1]}"\n'
+                           for cid, (_, zone, starts) in enumerate(rows, 1))  # fmt: skip
+    kept = sorted(set(of))
     return write_snapshot(folder, {
         "customers": '"id","first_name","last_name","phone_number","email","birthdate","gender","created_at",'
                      '"tenant_id"\n' + customers,
         "appointments": '"id","location_id","service_id","staff_id","customer_id","status","starts_at","ends_at",'
                         '"created_at","client_timezone","paid_amount","payment_status","tenant_id"\n' + appointments,
         "services": '"id","name","price","category_id","duration","is_active","tenant_id"\n'
-                    '"1","Cut","20",NULL,"30","1","1"\n',
+                    + "".join(f'"{t}","Cut","20",NULL,"30","1","{t}"\n' for t in kept),
         "locations": '"id","name","address","phone_number","is_active","tenant_id"\n'
-                     '"1","Main","1 Main St",NULL,"1","1"\n',
+                     + "".join(f'"{t}","Main","1 Main St",NULL,"1","{t}"\n' for t in kept),
         "staff": '"id","name","email","phone_number","profession","is_active","tenant_id"\n'
-                 '"1","Sam","","","","1","1"\n',
+                 + "".join(f'"{t}","Sam","","","","1","{t}"\n' for t in kept),
         "service_categories": '"id","name","parent_id","tenant_id"\n',
     })  # fmt: skip
 
@@ -197,6 +200,28 @@ def test_a_recipients_client_timezone_sets_its_window_apart_from_others_with_the
     tokyo_eight = datetime(2026, 11, 2, 23, 0, tzinfo=UTC).timestamp()
     assert result.deferred["quiet_hours"] == {"count": 1, "earliest_send_at": tokyo_eight,
                                               "latest_send_at": tokyo_eight}  # fmt: skip
+
+
+def test_a_client_timezone_is_named_by_its_own_tenant(home, tmp_path):
+    """Each tenant numbers its client timezones from 1 (client_timezones): Tokyo is tenant 1's first, Chicago tenant
+    2's. A preview names its groups' timezones from its own tenant's list only; with the tenant left out of the
+    lookup, number 1 would name the same timezone for both, and one of them would wait (or send) wrongly."""
+    starts = int(AS_OF.timestamp()) + 3 * DAY
+    rows = [("+12125550100", "Asia/Tokyo", starts), ("+12125550101", "America/Chicago", starts)]
+    warehouse = synced(home, write_audience(tmp_path / "snapshot", rows, tenants=[1, 2]))
+    ledger = Ledger(home.ledger)
+    for tenant in (1, 2):
+        update_settings(ledger, tenant, quiet_hours="08:00-21:00", state_rules="on", frequency_cap="off")
+    noon_new_york = datetime(2026, 11, 2, 17, 0, tzinfo=UTC)  # 11:00 in Chicago, 02:00 on the next day in Tokyo
+    with warehouse.reader() as con:  # the premise: both tenants' timezones have the same number
+        numbered = con.execute("SELECT tenant_id, timezone_id, client_timezone FROM client_timezones ORDER BY 1"
+                               ).fetchall()  # fmt: skip
+    assert numbered == [(1, 1, "Asia/Tokyo"), (2, 1, "America/Chicago")]
+
+    first, second = (preview(warehouse, ledger, AudienceQuery(t, "upcoming", as_of=noon_new_york)) for t in (1, 2))
+
+    assert (first.count, first.deferred["quiet_hours"]["count"]) == (1, 1)
+    assert (second.count, second.deferred["quiet_hours"]["count"]) == (1, 0)
 
 
 def test_under_state_rules_a_florida_number_stops_at_8_pm_while_its_neighbours_in_the_zone_go_on(home, tmp_path):

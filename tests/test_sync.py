@@ -79,10 +79,13 @@ def test_facts_name_each_ok_numbers_zone_set_with_its_zones_and_whether_florida_
 
 
 def test_facts_keep_the_latest_appointments_own_client_timezone_even_when_it_has_none(synced):
-    # customer 1's latest appointment (11) has no client timezone (the cleaned layer keeps it as ''); an earlier
-    # one (10) says Europe/Berlin
-    assert rows(synced, "SELECT customer_id, latest_appointment_id, latest_client_timezone FROM customer_facts "
-                        "WHERE latest_appointment_id IS NOT NULL ORDER BY 1") == [(1, 11, ""), (4, 12, "")]
+    # customer 1's latest appointment (11) has no client timezone (the cleaned layer keeps it as '', without a
+    # timezone_id); an earlier one (10) says Europe/Berlin
+    assert rows(synced, "SELECT customer_id, latest_appointment_id, latest_timezone_id FROM customer_facts "
+                        "WHERE latest_appointment_id IS NOT NULL ORDER BY 1") == [(1, 11, None), (4, 12, None)]
+    assert rows(synced, "SELECT a.appointment_id, a.client_timezone, z.client_timezone FROM appointments AS a "
+                        "JOIN client_timezones AS z ON z.tenant_id = a.tenant_id AND z.timezone_id = a.timezone_id "
+                        "WHERE a.appointment_id = 10") == [(10, "Europe/Berlin", "Europe/Berlin")]
 
 
 def test_a_national_number_is_read_in_the_tenants_region(tmp_path, warehouse):
@@ -95,16 +98,16 @@ def test_a_national_number_is_read_in_the_tenants_region(tmp_path, warehouse):
 
 def test_appointments_keep_unix_seconds_and_gain_utc_timestamps_and_their_place_in_the_tenants_order(synced):
     """recency numbers each tenant's appointments by (starts_at, appointment_id): 10 and 13 start together, so the
-    id decides; tenant 7 counts from 1 again."""
+    id decides; tenant 7 counts from 1 again. timezone_id numbers the tenant's client timezones (none for '')."""
     assert rows(synced, "SELECT * FROM appointments ORDER BY appointment_id") == [
         (0, 10, 1, 1, 1, 1, "approved", 1717243200, 1717246800, 1717000000, datetime(2024, 6, 1, 12),
-         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "Europe/Berlin", Decimal("25.50"), "paid", 1),
+         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "Europe/Berlin", Decimal("25.50"), "paid", 1, 1),
         (0, 11, 1, 1, 1, 1, "canceled", 1720000000, 1720003600, 1719000000, datetime(2024, 7, 3, 9, 46, 40),
-         datetime(2024, 7, 3, 10, 46, 40), datetime(2024, 6, 21, 20), "", None, "not_paid", 3),
+         datetime(2024, 7, 3, 10, 46, 40), datetime(2024, 6, 21, 20), "", None, "not_paid", 3, None),
         (7, 12, 4, 2, 2, 2, "pending", 1719800000, 1719803600, 1719700000, datetime(2024, 7, 1, 2, 13, 20),
-         datetime(2024, 7, 1, 3, 13, 20), datetime(2024, 6, 29, 22, 26, 40), "", None, None, 1),
+         datetime(2024, 7, 1, 3, 13, 20), datetime(2024, 6, 29, 22, 26, 40), "", None, None, 1, None),
         (0, 13, 99, 1, 1, 1, "approved", 1717243200, 1717246800, 1717000000, datetime(2024, 6, 1, 12),
-         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "", None, None, 2),
+         datetime(2024, 6, 1, 13), datetime(2024, 5, 29, 16, 26, 40), "", None, None, 2, None),
     ]
 
 

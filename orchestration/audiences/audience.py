@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 EXCLUSIONS = ("no_phone", "invalid_phone", "duplicate_phone", "suppressed", "undeliverable")
 # The columns of sql/segments/preview.sql (one row per group of members).
-PREVIEW_GROUP = ("exclusion", "client_timezone", "phone_zones", "strict_state", "members", "on_list", "sample_ids",
+PREVIEW_GROUP = ("exclusion", "timezone_id", "phone_zones", "strict_state", "members", "on_list", "sample_ids",
                  "sample_anchors", "counted")  # fmt: skip
 RECIPIENT_COLUMNS = (
     "customer_id", "first_name", "last_name", "full_name", "phone_e164", "email",
@@ -112,8 +112,7 @@ def preview(warehouse: Warehouse, ledger: Ledger | None, query: AudienceQuery, s
         rules = _send_rules(ledger, query)
         values = bound_values(query, sample=max(sample, 1), **zone_values(rules if ledger is not None else None))
         use_suppressed(session, query.tenant_id, suppressed)
-        groups = [dict(zip(PREVIEW_GROUP, row, strict=True))
-                  for row in session.execute(sql, bind(sql, values)).fetchall()]  # fmt: skip
+        groups = preview_groups(session, query.tenant_id, session.execute(sql, bind(sql, values)).fetchall())
         recipient_groups = [group for group in groups if group["exclusion"] is None]
         ids, anchors = _first_recipients(recipient_groups, sample)
         frame = _sample_details(session, query.tenant_id, ids, anchors)
@@ -147,6 +146,17 @@ def _catalog(session: SharedSession, tenant_id: int) -> TenantCatalog:
 def _checked(session: SharedSession, query: AudienceQuery) -> list[str]:
     """The query's checks against the tenant's catalog; its warnings."""
     return check_against_catalog(session.con, _catalog(session, query.tenant_id), query)
+
+
+def preview_groups(session: SharedSession, tenant_id: int, rows: list[tuple]) -> list[dict[str, Any]]:
+    """preview.sql's rows as dicts of PREVIEW_GROUP, each with its `client_timezone` named (None: no anchor, or an
+    anchor without one) from the tenant's client_timezones, read once per published warehouse file."""
+    names = session.remember(("client_timezones", tenant_id), lambda con: dict(con.execute(
+        load_sql("segments/client_timezone_names.sql"), {"tenant_id": tenant_id}).fetchall()))  # fmt: skip
+    groups = [dict(zip(PREVIEW_GROUP, row, strict=True)) for row in rows]
+    for group in groups:
+        group["client_timezone"] = names.get(group["timezone_id"])
+    return groups
 
 
 def use_suppressed(session: SharedSession, tenant_id: int, numbers: pa.Table) -> None:

@@ -214,10 +214,12 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     present: dict[str, set[str]] = {}
     for table, column in con.execute(load_sql("warehouse/table_columns.sql"), {"catalog": ATTACHED}).fetchall():
         present.setdefault(table, set()).add(column)
-    missing = {table: sorted(columns - present[table]) for table, columns in _expected_columns().items()
-               if table in present and columns - present[table]}  # fmt: skip
-    if missing:
-        lacking = "; ".join(f"{table} lacks {', '.join(columns)}" for table, columns in sorted(missing.items()))
+    expected = _expected_columns()
+    lacks = sorted(f"{table} lacks {', '.join(sorted(columns - present[table]))}" if table in present
+                   else f"no table {table}"
+                   for table, columns in expected.items() if columns - present.get(table, set()))  # fmt: skip
+    if lacks:
+        lacking = "; ".join(lacks)
         raise UserError(f"The warehouse at {path} was built by an older version of bkntc-sms ({lacking}): run "
                         "`bkntc-sms sync` once to rebuild it from the Booknetic source.")
 

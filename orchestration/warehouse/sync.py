@@ -36,6 +36,8 @@ CLEANED_TABLES = ("customers", "appointments", "services", "locations", "staff",
 FACTS_TABLE = "customer_facts"
 # The distinct zones of the ok numbers, which customer_facts.zone_set names (built with the facts).
 ZONE_SETS_TABLE = "zone_sets"
+# Each tenant's appointment client timezones, which appointments.timezone_id numbers (built with the appointments).
+TIMEZONES_TABLE = "client_timezones"
 # Values the source could not read as their column's type (read as NULL), per source table and column.
 REJECTS_TABLE = "source_rejects"
 # Name of the Python logger on which the Dagster assets repeat each StepReport (record attribute `step_report`).
@@ -173,7 +175,7 @@ def build_cleaned(
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Rebuilds the contract tables and customer_facts from the raw tables; returns rows per table."""
-    for table in (*CLEANED_TABLES, FACTS_TABLE, ZONE_SETS_TABLE):
+    for table in (*CLEANED_TABLES, TIMEZONES_TABLE, FACTS_TABLE, ZONE_SETS_TABLE):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(load_sql("warehouse/schema.sql"))
     tenant_regions = pa.table(
@@ -198,6 +200,8 @@ def build_cleaned(
                 _without_dictionary_fsst(con, lambda: con.execute(load_sql("warehouse/customers.sql"),
                                                                   {"default_region": DEFAULT_REGION}))  # fmt: skip
             else:
+                if table == "appointments":  # their timezone_id numbers the tenant's client_timezones
+                    con.execute(load_sql(f"warehouse/{TIMEZONES_TABLE}.sql"))
                 con.execute(load_sql(f"warehouse/{table}.sql"))
             rows[table] = _count(con, table)
             _report(progress, "clean", table, rows[table], started)

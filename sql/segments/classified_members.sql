@@ -1,6 +1,6 @@
 -- A segment's members with their exclusion reason (NULL = a recipient), their anchor's client timezone and their
 -- number's zone_set (what the quiet hours' preview groups by). Reads `segment_members(tenant_id, customer_id,
--- anchor_appointment_id, anchor_timezone, phone_key, phone_exclusion, phone_shared, zone_set)` (the phone as
+-- anchor_appointment_id, anchor_timezone_id, phone_key, phone_exclusion, phone_shared, zone_set)` (the phone as
 -- customer_facts classifies it) and `suppressed_numbers(tenant_id, phone_e164, listed, undeliverable)` (the tenant's
 -- suppression list and its undeliverable numbers; $exclude_suppressed says whether a listed number is excluded). Rules
 -- in order: no_phone, invalid_phone, duplicate_phone (of the members sharing one E.164 number the lowest customer id
@@ -29,7 +29,7 @@ SELECT m.tenant_id, m.customer_id, m.anchor_appointment_id,
            ELSE s.exclusion
        END AS exclusion,
        coalesce(s.listed, false) AS listed,
-       m.phone_key, m.zone_set, m.anchor_timezone
+       m.phone_key, m.zone_set, m.anchor_timezone_id
 FROM segment_members AS m
 LEFT JOIN first_of_shared_phone AS f ON f.tenant_id = m.tenant_id AND f.phone_key = m.phone_key
 LEFT JOIN excluded_numbers AS s ON s.tenant_id = m.tenant_id AND s.phone_key = m.phone_key

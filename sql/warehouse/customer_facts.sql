@@ -14,8 +14,7 @@ WITH per_customer AS (
            -- the latest appointment: (starts_at, appointment_id) compared through recency (as in
            -- sql/segments/narrowed_filtered.sql), far cheaper to aggregate than the pair
            arg_max(appointment_id, recency) AS latest_appointment_id,
-           arg_max_null(client_timezone, recency)
-                                                                 AS latest_client_timezone,
+           arg_max_null(timezone_id, recency)                    AS latest_timezone_id,
            list(DISTINCT status ORDER BY status)                 AS statuses
     FROM appointments
     GROUP BY tenant_id, customer_id
@@ -36,7 +35,7 @@ SELECT
     a.next_starts_at,
     coalesce(a.statuses, []::VARCHAR[])                                            AS statuses,
     a.latest_appointment_id,
-    a.latest_client_timezone,
+    a.latest_timezone_id,
     c.phone_key,
     CASE WHEN c.phone_status = 'no_phone' THEN 'no_phone'
          WHEN c.phone_status <> 'ok' OR c.phone_key IS NULL THEN 'invalid_phone' END AS phone_exclusion,

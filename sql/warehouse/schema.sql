@@ -36,8 +36,16 @@ CREATE TABLE IF NOT EXISTS appointments (
     client_timezone  VARCHAR NOT NULL,   -- '' when unknown
     paid_amount      DECIMAL(18, 4),
     payment_status   VARCHAR,
-    recency          INTEGER NOT NULL    -- its place in the tenant's appointments ordered by (starts_at, appointment_id),
+    recency          INTEGER NOT NULL,   -- its place in the tenant's appointments ordered by (starts_at, appointment_id),
                                          -- 1 = the earliest: anchors compare it instead of the pair (appointments.sql)
+    timezone_id      INTEGER             -- client_timezone as the tenant's client_timezones number it; NULL when ''
+);
+
+-- Each tenant's distinct non-empty client timezones, as appointments.timezone_id numbers them (client_timezones.sql).
+CREATE TABLE IF NOT EXISTS client_timezones (
+    tenant_id        INTEGER NOT NULL,
+    timezone_id      INTEGER NOT NULL,
+    client_timezone  VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS services (
@@ -96,7 +104,7 @@ CREATE TABLE IF NOT EXISTS customer_facts (
     next_starts_at         BIGINT,           -- first starts_at >= as_of, NULL if none
     statuses               VARCHAR[] NOT NULL,
     latest_appointment_id  INTEGER,          -- largest starts_at, ties: largest id; NULL without appointments
-    latest_client_timezone VARCHAR,          -- that appointment's client_timezone (the quiet hours' first choice)
+    latest_timezone_id     INTEGER,          -- that appointment's timezone_id (the quiet hours' first choice)
     phone_key              BIGINT,           -- phone_e164's digits as a number when the phone is ok, else NULL
     phone_exclusion        VARCHAR,          -- NULL (phone ok) | 'no_phone' | 'invalid_phone'
     phone_shared           BOOLEAN NOT NULL, -- another customer of the tenant has the same ok number

@@ -1,5 +1,5 @@
 -- first_time: exactly 1 appointment. No anchor.
-SELECT tenant_id, customer_id, NULL::INTEGER AS anchor_appointment_id, NULL::VARCHAR AS anchor_timezone,
+SELECT tenant_id, customer_id, NULL::INTEGER AS anchor_appointment_id, NULL::INTEGER AS anchor_timezone_id,
        phone_key, phone_exclusion, phone_shared, zone_set
 FROM narrowed_customers
 WHERE appointment_count = 1

@@ -3,7 +3,7 @@
 -- compared through appointments.recency, as in narrowed_filtered.sql).
 SELECT tenant_id, customer_id,
        arg_max(appointment_id, recency) AS anchor_appointment_id,
-       arg_max_null(client_timezone, recency) AS anchor_timezone
+       arg_max_null(timezone_id, recency) AS anchor_timezone_id
 FROM filtered_appointments
 WHERE created_at > $as_of - $days * 86400 AND created_at <= $as_of
 GROUP BY tenant_id, customer_id

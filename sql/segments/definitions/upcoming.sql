@@ -3,7 +3,7 @@
 -- compared through appointments.recency, as in narrowed_filtered.sql).
 SELECT tenant_id, customer_id,
        arg_min(appointment_id, recency) AS anchor_appointment_id,
-       arg_min_null(client_timezone, recency) AS anchor_timezone
+       arg_min_null(timezone_id, recency) AS anchor_timezone_id
 FROM filtered_appointments
 WHERE starts_at >= $as_of AND starts_at < $as_of + $days * 86400 AND status NOT IN ('canceled', 'rejected')
 GROUP BY tenant_id, customer_id
