@@ -19,6 +19,7 @@ from orchestration.audiences.audience import use_suppressed
 from orchestration.audiences.suppression import suppressed_numbers
 from orchestration.errors import UserError
 from orchestration.ledger import Ledger
+from orchestration.sqlfiles import load_sql
 from tests.test_segments import AS_OF, DAY, NOW, appointment, build_warehouse, customer
 
 
@@ -227,6 +228,18 @@ def test_another_tenants_suppressed_numbers_on_a_kept_cursor_never_leave_anyone_
         held = session.con.execute("SELECT tenant_id, phone_e164 FROM suppressed_numbers ORDER BY 1").fetchall()
     assert held == [(1, "+12025550007"), (2, "+12025550001")]  # the premise: both tenants' rows on one cursor
     assert (result.count, result.excluded["suppressed"], 1 in set(result.sample["customer_id"])) == (3, 1, True)
+
+
+def test_a_warehouse_without_a_table_this_version_reads_names_it_until_the_next_build(phones):
+    warehouse, ledger = phones
+    query = AudienceQuery(1, "recent_bookers", as_of=AS_OF)
+    with warehouse.writer() as con:  # a file written before appointments' timezones were numbered per tenant
+        con.execute("DROP TABLE client_timezones")
+    with pytest.raises(UserError, match=r"older version .*no table client_timezones.*bkntc-sms sync"):
+        preview(warehouse, ledger, query)
+    with warehouse.writer() as con:  # what a sync does: the tables rebuilt with this version's schema
+        con.execute(load_sql("warehouse/schema.sql"))
+    assert preview(warehouse, ledger, query).count == 4
 
 
 def test_a_warehouse_built_by_an_older_version_gets_one_clear_error_until_the_next_build(phones):

@@ -163,8 +163,9 @@ def use_suppressed(session: SharedSession, tenant_id: int, numbers: pa.Table) ->
     """Makes `numbers` (suppressed_numbers() of the tenant) the tenant's rows of the session cursor's temp table
     `suppressed_numbers`, which the segment queries read. The cursor keeps the table between sessions, and which
     table of each tenant it holds, so the rows are replaced only when the ledger gave new ones: registering a relation
-    would change the catalog and make DuckDB plan the prepared statements again. Other tenants' rows never match
-    (classified_members.sql reads only the tenants in scope)."""
+    changes the catalog, after which DuckDB prepares the cursor's statements again from their text (measured: that
+    cost what preparing saves). Other tenants' rows never match (classified_members.sql reads only the tenants in
+    scope, and joins by tenant)."""
     loaded = session.cursor_state.get("suppressed_numbers")
     if loaded is None:
         session.con.execute(load_sql("segments/suppressed_numbers_table.sql"))
